@@ -1,0 +1,62 @@
+"""Kernel sets: the hot primitives of minicnn, one module per backend.
+
+Installed as ``minicnn.kernels`` (setup.cfg's ``package_dir``). Every backend
+module (``numpy_ref``, ``numba_cpu``, ``cupy_cuda``) defines EVERY name in
+:data:`PRIMITIVES` with the same signature and the same result; the ops in
+``minicnn.functional`` call them through ``minicnn.backend.kernels()`` and never
+ask which backend they are on. ``numpy_ref`` is the readable ground truth; the
+other two are tested against it and against PyTorch.
+
+Conventions shared by all primitives
+------------------------------------
+* Arrays are NCHW; ``stride``, ``padding``, ``dilation`` and ``kernel`` are
+  ``(h, w)`` pairs of ints; results keep the input's floating dtype.
+* Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``.
+* ``im2col`` rows are ordered ``c * k_h * k_w + i * k_w + j`` (channel, kernel
+  row, kernel column) and columns ``oh * W_out + ow``, so an OIHW weight reshaped
+  to ``(C_out, C * k_h * k_w)`` multiplies it directly.
+* Backward primitives never modify their inputs.
+
+The primitive set
+-----------------
+conv:        im2col(x, kh, kw, stride, padding, dilation) -> cols (N, C*kh*kw, Ho*Wo)
+             col2im(cols, x_shape, kh, kw, stride, padding, dilation) -> dx (N, C, H, W)
+pool:        max_pool2d(x, kernel, stride, padding) -> (out, argmax)
+                 argmax: int64 (N, C, Ho, Wo), flat index h * W + w into the
+                 UNPADDED input plane of the first maximum in row-major window order
+                 (padding acts as -inf)
+             max_pool2d_backward(dout, argmax, x_shape) -> dx
+             avg_pool2d(x, kernel, stride, padding) -> out   (padding counted as zeros)
+             avg_pool2d_backward(dout, x_shape, kernel, stride, padding) -> dx
+activation:  relu(x) -> y;                relu_backward(dy, y) -> dx
+             leaky_relu(x, slope) -> y;   leaky_relu_backward(dy, x, slope) -> dx
+             elu(x, alpha) -> y;          elu_backward(dy, x, y, alpha) -> dx
+             prelu(x, weight) -> y;       prelu_backward(dy, x, weight) -> (dx, dweight)
+                 weight has shape (C,) (one slope per channel, axis 1) or (1,)
+             sigmoid(x) -> y;             sigmoid_backward(dy, y) -> dx
+             tanh(x) -> y;                tanh_backward(dy, y) -> dx
+             softplus(x, beta, threshold) -> y; softplus_backward(dy, x, beta, threshold) -> dx
+             gelu(x) -> y;                gelu_backward(dy, x) -> dx        (exact, erf form)
+softmax:     softmax(x, axis) -> y;       softmax_backward(dy, y, axis) -> dx
+             log_softmax(x, axis) -> y;   log_softmax_backward(dy, y, axis) -> dx
+             softmax_cross_entropy(logits, targets, label_smoothing) -> (loss, log_probs)
+                 logits (N, K), targets int (N,); loss is a 0-d array, the batch mean
+             softmax_cross_entropy_backward(log_probs, targets, label_smoothing) -> dlogits
+                 the gradient of that mean loss (upstream gradient 1)
+norm:        batch_norm_train(x, gamma, beta, eps) -> (y, mean, var, inv_std)
+                 x (N, C, L) (L = H*W, or 1 for BatchNorm1d); statistics per channel
+                 over N and L; var is the biased batch variance
+             batch_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
+"""
+
+PRIMITIVES = (
+    "im2col", "col2im",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
+    "elu", "elu_backward", "prelu", "prelu_backward",
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "softplus", "softplus_backward", "gelu", "gelu_backward",
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "softmax_cross_entropy", "softmax_cross_entropy_backward",
+    "batch_norm_train", "batch_norm_backward",
+)

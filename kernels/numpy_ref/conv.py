@@ -1,0 +1,66 @@
+"""im2col and col2im in plain NumPy: one strided view, one copy; one add per kernel offset.
+
+Notation: x is (N, C, H, W); the kernel is k_h x k_w with stride s, padding p and
+dilation d; the output plane is H_out x W_out (see ``minicnn.kernels``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = ["im2col", "col2im", "windows", "out_size"]
+
+Pair = tuple[int, int]
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def windows(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair,
+            pad_value: float = 0.0) -> np.ndarray:
+    """A read-only view ``v`` of shape (N, C, k_h, k_w, H_out, W_out) with
+
+        v[n, c, i, j, oh, ow] = x_pad[n, c, oh*s_h + i*d_h, ow*s_w + j*d_w]
+
+    where ``x_pad`` is x padded with ``pad_value``. No data is copied except
+    the padding itself.
+    """
+    n, c, h, w = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    s_n, s_c, s_h, s_w = x.strides
+    return as_strided(x, shape=(n, c, kh, kw, ho, wo),
+                      strides=(s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w),
+                      writeable=False)
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair,
+           dilation: Pair) -> np.ndarray:
+    """cols[n, c*k_h*k_w + i*k_w + j, oh*W_out + ow] = x_pad[n, c, oh*s_h + i*d_h, ow*s_w + j*d_w]."""
+    v = windows(x, kh, kw, stride, padding, dilation)
+    n, c, _, _, ho, wo = v.shape
+    return np.ascontiguousarray(v).reshape(n, c * kh * kw, ho * wo)
+
+
+def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair,
+           padding: Pair, dilation: Pair) -> np.ndarray:
+    """The adjoint of :func:`im2col`: every column entry is ADDED back to the pixel it was read from.
+
+    ``<im2col(x), y> == <x, col2im(y)>`` for all x, y. Overlapping windows
+    (stride < dilated kernel) make several entries land on one pixel, hence
+    the accumulation; padded positions are dropped at the end.
+    """
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    cols6 = cols.reshape(n, c, kh, kw, ho, wo)
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+               j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols6[:, :, i, j]
+    return dx[:, :, ph:ph + h, pw:pw + w]

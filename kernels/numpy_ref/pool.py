@@ -1,0 +1,53 @@
+"""Max and average pooling in plain NumPy, on the same window view as im2col."""
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import col2im, im2col, out_size, windows
+
+__all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
+
+Pair = tuple[int, int]
+_ONE = (1, 1)
+
+
+def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """out = max over each window of x padded with -inf; argmax = flat h*W + w of its first maximum."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    v = windows(x, kh, kw, stride, padding, _ONE, pad_value=-np.inf)
+    ho, wo = v.shape[4], v.shape[5]
+    flat = v.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, ho, wo, kh * kw)
+    k = flat.argmax(axis=-1)
+    out = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
+    i, j = np.divmod(k, kw)
+    row = np.arange(ho)[:, None] * stride[0] + i - padding[0]
+    col = np.arange(wo)[None, :] * stride[1] + j - padding[1]
+    return out, (row * w + col).astype(np.int64)
+
+
+def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
+    """dx[n, c, argmax[n, c, oh, ow]] += dout[n, c, oh, ow], summed where windows overlap."""
+    n, c, h, w = x_shape
+    plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
+    dx = np.bincount((plane + argmax).ravel(), weights=dout.ravel(), minlength=n * c * h * w)
+    return dx.astype(dout.dtype, copy=False).reshape(x_shape)
+
+
+def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    ho, wo = out_size(h, kh, stride[0], padding[0], 1), out_size(w, kw, stride[1], padding[1], 1)
+    cols = im2col(x, kh, kw, stride, padding, _ONE).reshape(n, c, kh * kw, ho, wo)
+    return cols.mean(axis=2)
+
+
+def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
+                        padding: Pair) -> np.ndarray:
+    """Every pixel of a window gets dout / (k_h k_w): col2im of the broadcast gradient."""
+    n, c = x_shape[:2]
+    kh, kw = kernel
+    ho, wo = dout.shape[2:]
+    dcols = np.broadcast_to((dout / (kh * kw))[:, :, None], (n, c, kh * kw, ho, wo))
+    return col2im(dcols.reshape(n, c * kh * kw, ho * wo), x_shape, kh, kw, stride, padding, _ONE)

@@ -1,0 +1,1 @@
+"""minicnn.data: datasets and loaders."""

@@ -1,0 +1,121 @@
+r"""2-D convolution as im2col + one batched matrix product, and its backward.
+
+Notation
+--------
+x  : (N, C_in, H, W)          input
+w  : (C_out, C_in/G, k_h, k_w) weight (OIHW, as PyTorch), G = groups
+b  : (C_out,)                 bias
+y  : (N, C_out, H_out, W_out) output, H_out = (H + 2p_h - d_h(k_h - 1) - 1) // s_h + 1
+K  = (C_in/G) k_h k_w         length of one receptive field of one group
+L  = H_out W_out              number of output positions
+
+Forward (index form), for output channel o in group g = o // (C_out/G):
+
+    y[n,o,oh,ow] = b[o] + sum_{c,i,j} w[o,c,i,j] * x_pad[n, g C_in/G + c, oh s_h + i d_h, ow s_w + j d_w]
+
+im2col gathers every receptive field into a column,
+``X[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[...]`` (N, C_in k_h k_w, L), so
+with X split per group into X_g (N, G, K, L) and W_g = w.reshape(G, C_out/G, K):
+
+    Y_g = W_g @ X_g                           (N, G, C_out/G, L)   one batched GEMM
+
+Backward, given dy = dLoss/dy (same shape as y), viewed as dY_g (N, G, C_out/G, L):
+
+    db[o]  = sum_{n,oh,ow} dy[n,o,oh,ow]                  (C_out,)
+    dW_g   = sum_n dY_g[n] @ X_g[n]^T                     (G, C_out/G, K)
+    dX_g   = W_g^T @ dY_g                                 (N, G, K, L)
+    dx     = col2im(dX)                                   (N, C_in, H, W)
+
+The first two follow from y being linear in b and in w; the third is the
+transpose of the linear map X -> W X. col2im is the ADJOINT of im2col (it adds
+every column entry back to the pixel it was read from), because im2col is a
+linear map x -> X and the gradient of a linear map is its transpose.
+
+Cache: the columns X (N, C_in k_h k_w, L) and w. X costs k_h k_w times the
+input's memory; keeping it saves a second im2col in backward.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .. import backend
+from ._util import Pair, pair, require_float
+
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size"]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """``(size + 2 padding - dilation (kernel - 1) - 1) // stride + 1``."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def im2col(x: Any, kernel_size: int | Pair, stride: int | Pair = 1, padding: int | Pair = 0,
+           dilation: int | Pair = 1) -> Any:
+    """Columns (N, C k_h k_w, H_out W_out) of every receptive field of ``x`` (N, C, H, W).
+
+    ``cols[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]``.
+    """
+    kh, kw = pair(kernel_size, "kernel_size")
+    return backend.kernels().im2col(x, kh, kw, pair(stride, "stride"), pair(padding, "padding"),
+                                    pair(dilation, "dilation"))
+
+
+def col2im(cols: Any, x_shape: tuple[int, int, int, int], kernel_size: int | Pair,
+           stride: int | Pair = 1, padding: int | Pair = 0, dilation: int | Pair = 1) -> Any:
+    """The adjoint of :func:`im2col`: ``<im2col(x), y> = <x, col2im(y)>``; overlaps are summed."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    return backend.kernels().col2im(cols, tuple(x_shape), kh, kw, pair(stride, "stride"),
+                                    pair(padding, "padding"), pair(dilation, "dilation"))
+
+
+class Conv2dCache(NamedTuple):
+    cols: Any                     # (N, C_in k_h k_w, L) im2col of the input
+    w: Any                        # (C_out, C_in/G, k_h, k_w)
+    x_shape: tuple[int, int, int, int]
+    has_bias: bool
+    stride: Pair
+    padding: Pair
+    dilation: Pair
+    groups: int
+
+
+def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, padding: int | Pair = 0,
+                   dilation: int | Pair = 1, groups: int = 1) -> tuple[Any, Conv2dCache]:
+    """y = conv2d(x, w) + b, NCHW / OIHW as ``torch.nn.functional.conv2d``. See the module docstring."""
+    require_float(x, "conv2d")
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    n, c_in, h, wd = x.shape
+    c_out, c_g, kh, kw = w.shape
+    if c_in != c_g * groups:
+        raise ValueError(f"conv2d: input has {c_in} channels, weight expects {c_g * groups} "
+                         f"({c_g} per group x {groups} groups)")
+    ho = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    wo = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} (dilation {dilation}) is larger than the padded "
+                         f"input {h + 2 * padding[0]}x{wd + 2 * padding[1]}")
+    xp = backend.xp()
+    cols = backend.kernels().im2col(x, kh, kw, stride, padding, dilation)
+    cols_g = cols.reshape(n, groups, c_g * kh * kw, ho * wo)
+    w_g = w.reshape(groups, c_out // groups, c_g * kh * kw)
+    y = xp.matmul(w_g, cols_g).reshape(n, c_out, ho, wo)
+    if b is not None:
+        y += b.reshape(1, c_out, 1, 1)
+    return y, Conv2dCache(cols, w, (n, c_in, h, wd), b is not None, stride, padding, dilation, groups)
+
+
+def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias."""
+    xp = backend.xp()
+    cols, w, x_shape, has_bias, stride, padding, dilation, groups = cache
+    n = x_shape[0]
+    c_out, c_g, kh, kw = w.shape
+    k = c_g * kh * kw
+    dy_g = dout.reshape(n, groups, c_out // groups, -1)
+    cols_g = cols.reshape(n, groups, k, -1)
+    w_g = w.reshape(groups, c_out // groups, k)
+    dw = xp.matmul(dy_g, cols_g.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+    dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g).reshape(cols.shape)
+    dx = backend.kernels().col2im(dcols, x_shape, kh, kw, stride, padding, dilation)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+    return dx, dw, db

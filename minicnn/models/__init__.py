@@ -1,0 +1,1 @@
+"""minicnn.models: the model zoo."""

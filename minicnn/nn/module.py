@@ -1,0 +1,297 @@
+"""Module, Parameter and Sequential: the layer API of minicnn.
+
+A Module owns Parameters (trainable arrays with a gradient), buffers (state that
+is saved but not trained, like BatchNorm's running statistics) and child
+Modules. Registration is by attribute assignment, as in PyTorch, so names,
+order and ``state_dict`` keys (``"features.3.weight"``) are PyTorch's.
+
+``forward(x)`` computes the output and keeps what backward needs (the op's
+cache); ``backward(dy)`` returns dx and ADDS each parameter's gradient into
+``param.grad``. A forward's cache is used by exactly one backward.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+
+
+class Parameter:
+    """A trainable array ``data`` and its accumulated gradient ``grad`` (same shape and dtype)."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.grad = backend.xp().zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+
+
+class Module:
+    """Base class of every layer. Subclasses implement ``forward`` and ``backward``."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call Module.__init__() before assigning attributes")
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        for store in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(store)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name``; ``None`` records an absent optional parameter."""
+        if param is None:
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, array: Any) -> None:
+        """Register saved, untrained state (it appears in ``state_dict``)."""
+        self.__dict__.pop(name, None)
+        self._buffers[name] = array
+
+    def set_buffer(self, name: str, array: Any) -> None:
+        """Replace the value of an existing buffer."""
+        if name not in self._buffers:
+            raise KeyError(f"{self._name()}: no buffer named {name!r}")
+        self._buffers[name] = array
+
+    # ---- forward / backward ---------------------------------------------------------
+    def forward(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, dy: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *args: Any) -> Any:
+        return self.forward(*args)
+
+    def _save(self, cache: Any) -> None:
+        object.__setattr__(self, "_cache", cache)
+
+    def _take(self) -> Any:
+        """The cache of the last forward, consumed: a second backward needs a new forward."""
+        cache = self._cache
+        if cache is None:
+            raise RuntimeError(f"{self._name()}: backward() called before forward() "
+                               "(or twice for one forward)")
+        object.__setattr__(self, "_cache", None)
+        return cache
+
+    @staticmethod
+    def _accumulate(param: Parameter | None, grad: Any) -> None:
+        if param is not None and grad is not None:
+            param.grad += grad
+
+    # ---- traversal ------------------------------------------------------------------
+    def children(self) -> Iterator[Module]:
+        yield from self._modules.values()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(name, Parameter)`` in PyTorch's order and with PyTorch's names."""
+        for mod_name, mod in self.named_modules(prefix):
+            for name, p in mod._parameters.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for mod_name, mod in self.named_modules(prefix):
+            for name, b in mod._buffers.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # ---- state ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Host NumPy copies of every parameter and buffer, under PyTorch's key names."""
+        out: dict[str, np.ndarray] = {}
+        for mod_name, mod in self.named_modules():
+            pre = f"{mod_name}." if mod_name else ""
+            for name, p in mod._parameters.items():
+                out[pre + name] = backend.to_numpy(p.data).copy()
+            for name, b in mod._buffers.items():
+                out[pre + name] = backend.to_numpy(b).copy()
+        return out
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Copy ``state`` (arrays, or anything ``numpy.asarray`` takes) into this module.
+
+        Values keep this module's dtypes and move to the current backend. With
+        ``strict``, missing or unexpected keys and shape mismatches raise one
+        ``KeyError``/``ValueError`` that lists them all.
+        """
+        targets: dict[str, tuple[Module, str, str]] = {}
+        for mod_name, mod in self.named_modules():
+            pre = f"{mod_name}." if mod_name else ""
+            for name in mod._parameters:
+                targets[pre + name] = (mod, name, "param")
+            for name in mod._buffers:
+                targets[pre + name] = (mod, name, "buffer")
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(f"{self._name()}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        values = {k: np.asarray(backend.to_numpy(v)) for k, v in state.items() if k in targets}
+        bad = []
+        for key, value in values.items():
+            mod, name, kind = targets[key]
+            current = mod._parameters[name].data if kind == "param" else mod._buffers[name]
+            if tuple(value.shape) != tuple(current.shape):
+                bad.append(f"{key}: expected {tuple(current.shape)}, got {tuple(value.shape)}")
+        if bad:
+            raise ValueError(f"{self._name()}.load_state_dict: shape mismatch: " + "; ".join(bad))
+        for key, value in values.items():
+            mod, name, kind = targets[key]
+            if kind == "param":
+                p = mod._parameters[name]
+                p.data = backend.asarray(value, dtype=p.data.dtype)
+                p.grad = backend.xp().zeros_like(p.data)
+            else:
+                mod._buffers[name] = backend.asarray(value, dtype=mod._buffers[name].dtype)
+
+    def _convert(self, fn: Any) -> Module:
+        for mod in self.modules():
+            for p in mod._parameters.values():
+                p.data = fn(p.data, True)
+                p.grad = backend.xp().zeros_like(p.data)
+            for name, b in list(mod._buffers.items()):
+                mod._buffers[name] = fn(b, False)
+            object.__setattr__(mod, "_cache", None)
+        return self
+
+    def astype(self, dtype: Any) -> Module:
+        """Cast every floating parameter and buffer to ``dtype`` (e.g. ``numpy.float64``); returns self."""
+        def cast(a: Any, is_param: bool) -> Any:
+            return a.astype(dtype) if (is_param or a.dtype.kind == "f") else a
+        return self._convert(cast)
+
+    def to_backend(self, name: str | None = None) -> Module:
+        """Move every parameter and buffer to backend ``name`` (default: the current one); returns self.
+
+        Switches the current backend to ``name`` when given.
+        """
+        if name is not None:
+            backend.set_backend(name)
+        return self._convert(lambda a, _: backend.asarray(backend.to_numpy(a)))
+
+    # ---- printing and errors --------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def __repr__(self) -> str:
+        if not self._modules:
+            return self._name()
+        lines = [f"  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    def _check_input(self, x: Any, ndims: tuple[int, ...], size: int | None = None,
+                     what: str = "channels") -> None:
+        """Raise TypeError/ValueError naming this layer unless ``x`` is a float array with
+        one of ``ndims`` dimensions and ``size`` entries along axis 1 (when given)."""
+        dtype = getattr(x, "dtype", None)
+        if dtype is None or getattr(x, "ndim", None) is None:
+            raise TypeError(f"{self._name()}: expected an array, got {type(x).__name__}")
+        if dtype.kind != "f":
+            raise TypeError(f"{self._name()}: expected a floating-point input (float32 or float64), "
+                            f"got dtype {dtype}")
+        if x.ndim not in ndims:
+            want = " or ".join(f"{d}-D" for d in ndims)
+            raise ValueError(f"{self._name()}: expected a {want} input, got shape {tuple(x.shape)}")
+        if size is not None and x.shape[1] != size:
+            raise ValueError(f"{self._name()}: expected {size} {what} (axis 1), "
+                             f"got input of shape {tuple(x.shape)}")
+
+
+class Sequential(Module):
+    """Modules applied in order; children are named "0", "1", ... as in PyTorch."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+            setattr(self, str(i), m)
+
+    def __getitem__(self, index: int | slice) -> Module:
+        mods = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*mods[index])
+        return mods[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def append(self, module: Module) -> Sequential:
+        setattr(self, str(len(self)), module)
+        return self
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def backward(self, dy: Any) -> Any:
+        for m in reversed(list(self._modules.values())):
+            dy = m.backward(dy)
+        return dy

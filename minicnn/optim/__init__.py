@@ -1,0 +1,1 @@
+"""minicnn.optim: SGD, Adam and AdamW with PyTorch's exact update rules."""

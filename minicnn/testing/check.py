@@ -1,0 +1,122 @@
+"""assert_close and gradcheck."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import backend
+
+
+def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, name: str = "array") -> None:
+    """Raise ``AssertionError`` unless ``|actual - expected| <= atol + rtol |expected|`` everywhere.
+
+    Shapes are compared first, then values; the message names the worst element,
+    its two values and the error.
+    """
+    a = np.asarray(backend.to_numpy(actual))
+    e = np.asarray(backend.to_numpy(expected))
+    if a.shape != e.shape:
+        raise AssertionError(f"{name}: shape {a.shape} != expected {e.shape}")
+    if a.size == 0:
+        return
+    a64, e64 = a.astype(np.float64), e.astype(np.float64)
+    if not np.array_equal(np.isfinite(a64), np.isfinite(e64)) or not np.array_equal(a64[~np.isfinite(a64)],
+                                                                                     e64[~np.isfinite(e64)]):
+        raise AssertionError(f"{name}: non-finite values differ")
+    finite = np.isfinite(e64)
+    err = np.where(finite, np.abs(a64 - e64), 0.0)
+    excess = err - (atol + rtol * np.abs(np.where(finite, e64, 0.0)))
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape)
+    if excess[worst] > 0:
+        raise AssertionError(
+            f"{name}: worst element at index {tuple(int(i) for i in worst)}: got {a64[worst]!r}, "
+            f"expected {e64[worst]!r} (abs err {err[worst]:.3g}, allowed {atol + rtol * abs(e64[worst]):.3g}); "
+            f"{int((excess > 0).sum())} of {a.size} elements out of tolerance")
+
+
+def _numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarray:
+    """Central differences of scalar f with respect to every element of x (modified in place, restored)."""
+    g = np.zeros_like(x, dtype=np.float64)
+    flat, gflat = x.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        gflat[i] = (up - down) / (2 * eps)
+    return g
+
+
+def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
+              seed: int = 0) -> bool:
+    """Check a hand-written backward against central differences, in float64.
+
+    ``module_or_fn`` is either a ``minicnn.nn.Module`` (its ``forward(*inputs)``
+    and ``backward(dy)``, and the gradients it ADDS to every parameter) or a
+    functional pair given as a tuple ``(op_forward, op_backward)`` where
+    ``op_forward(*inputs) -> (out, cache)`` and ``op_backward(dout, cache)``
+    returns one gradient per input (``None`` for non-differentiable ones,
+    such as integer targets).
+
+    The scalar checked is ``sum(out * g)`` with a fixed random ``g`` (a random
+    upstream gradient, so transposed gradients cannot hide). Floating inputs
+    and parameters must be float64. Returns True, or raises AssertionError
+    naming the input or parameter and its worst element.
+    """
+    from ..nn.module import Module
+
+    rng = np.random.default_rng(seed)
+    host_inputs = [np.array(backend.to_numpy(x), copy=True) if hasattr(x, "dtype") else x for x in inputs]
+    for i, x in enumerate(host_inputs):
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} is {x.dtype}; finite differences need float64")
+
+    def device(args: Sequence[Any]) -> list[Any]:
+        return [backend.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+
+    if isinstance(module_or_fn, Module):
+        module = module_or_fn
+        for name, p in module.named_parameters():
+            if p.data.dtype != np.float64:
+                raise TypeError(f"gradcheck: parameter {name} is {p.data.dtype}; call module.astype(numpy.float64)")
+
+        def run_forward() -> Any:
+            return module.forward(*device(host_inputs))
+
+        out = run_forward()
+        g = rng.standard_normal(out.shape)
+        module.zero_grad()
+        analytic = {"input 0": module.backward(backend.asarray(g))}
+        analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in module.named_parameters()})
+
+        def scalar() -> float:
+            return float(np.sum(backend.to_numpy(run_forward()) * g))
+        numeric = {"input 0": _numeric_grad(scalar, host_inputs[0], eps)}
+        for n, p in module.named_parameters():
+            host = np.array(backend.to_numpy(p.data), copy=True)
+
+            def scalar_p(p: Any = p, host: np.ndarray = host) -> float:
+                p.data = backend.asarray(host)
+                return scalar()
+            numeric[f"parameter {n}"] = _numeric_grad(scalar_p, host, eps)
+            p.data = backend.asarray(host)
+    else:
+        forward, backward = module_or_fn
+        out, cache = forward(*device(host_inputs))
+        g = rng.standard_normal(np.shape(backend.to_numpy(out)))
+        grads = backward(backend.asarray(g), cache)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        analytic, numeric = {}, {}
+
+        def scalar() -> float:
+            return float(np.sum(backend.to_numpy(forward(*device(host_inputs))[0]) * g))
+        for i, x in enumerate(host_inputs):
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f" and i < len(grads) and grads[i] is not None:
+                analytic[f"input {i}"] = grads[i]
+                numeric[f"input {i}"] = _numeric_grad(scalar, x, eps)
+    for key, num in numeric.items():
+        assert_close(analytic[key], num, rtol=rtol, atol=atol, name=f"gradcheck {key}")
+    return True

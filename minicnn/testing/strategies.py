@@ -1,0 +1,142 @@
+"""Hypothesis strategies for CNN geometry and test arrays.
+
+Every strategy draws only VALID combinations (output size >= 1, groups dividing
+the channels, pool padding <= half the kernel), so a property test spends its
+examples on the maths, not on rejected inputs. Use them for your own layers::
+
+    from hypothesis import given
+    from minicnn.testing import strategies as st_cnn
+
+    @given(st_cnn.conv_geometry())
+    def test_my_conv(g): ...
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+
+def _out(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """One valid convolution: input (n, c_in, h, w), weight (c_out, c_in/groups, kh, kw)."""
+
+    n: int
+    c_in: int
+    c_out: int
+    h: int
+    w: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+
+    @property
+    def x_shape(self) -> tuple[int, int, int, int]:
+        return (self.n, self.c_in, self.h, self.w)
+
+    @property
+    def w_shape(self) -> tuple[int, int, int, int]:
+        return (self.c_out, self.c_in // self.groups, *self.kernel)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return (_out(self.h, self.kernel[0], self.stride[0], self.padding[0], self.dilation[0]),
+                _out(self.w, self.kernel[1], self.stride[1], self.padding[1], self.dilation[1]))
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """One valid pooling: input (n, c, h, w), kernel, stride, padding (padding <= kernel // 2)."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+
+    @property
+    def x_shape(self) -> tuple[int, int, int, int]:
+        return (self.n, self.c, self.h, self.w)
+
+
+@st.composite
+def conv_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size: int = 16,
+                  max_kernel: int = 5, max_stride: int = 3, max_padding: int = 2,
+                  max_dilation: int = 2) -> ConvGeometry:
+    """Draw a valid conv geometry: batch 1-4, channels 1-8, H, W 1-16, kernel 1-5, stride 1-3,
+    padding 0-2, dilation 1-2 and groups dividing both channel counts (defaults)."""
+    n = draw(st.integers(1, max_batch))
+    groups = draw(st.integers(1, max_channels))
+    c_in = groups * draw(st.integers(1, max(1, max_channels // groups)))
+    c_out = groups * draw(st.integers(1, max(1, max_channels // groups)))
+    dims = []
+    for _ in range(2):
+        k = draw(st.integers(1, max_kernel))
+        d = draw(st.integers(1, max_dilation)) if k > 1 else 1
+        p = draw(st.integers(0, max_padding))
+        s = draw(st.integers(1, max_stride))
+        span = d * (k - 1) + 1
+        size = draw(st.integers(max(1, span - 2 * p), max(max_size, span - 2 * p)))
+        dims.append((k, s, p, d, size))
+    (kh, sh, ph, dh, h), (kw, sw, pw, dw, w) = dims
+    return ConvGeometry(n, c_in, c_out, h, w, (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups)
+
+
+@st.composite
+def pool_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size: int = 16,
+                  max_kernel: int = 5, max_stride: int = 3, max_padding: int = 2) -> PoolGeometry:
+    """Draw a valid pooling geometry (PyTorch requires padding <= kernel // 2)."""
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(1, max_channels))
+    dims = []
+    for _ in range(2):
+        k = draw(st.integers(1, max_kernel))
+        p = draw(st.integers(0, min(max_padding, k // 2)))
+        s = draw(st.integers(1, max_stride))
+        size = draw(st.integers(max(1, k - 2 * p), max(max_size, k - 2 * p)))
+        dims.append((k, s, p, size))
+    (kh, sh, ph, h), (kw, sw, pw, w) = dims
+    return PoolGeometry(n, c, h, w, (kh, kw), (sh, sw), (ph, pw))
+
+
+def shapes(min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 6) -> st.SearchStrategy:
+    """Array shapes for elementwise ops."""
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+
+
+def dtypes() -> st.SearchStrategy:
+    """float64 (tight tolerances, finite differences) or float32 (loose tolerances)."""
+    return st.sampled_from([np.float64, np.float32])
+
+
+def arrays(shape: tuple[int, ...], dtype: Any = np.float64, seed: int | None = None,
+           scale: float = 1.0) -> np.ndarray:
+    """A standard-normal array of ``shape`` (no subnormals, no ties by construction)."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def seeds() -> st.SearchStrategy:
+    """Seeds for :func:`arrays`: hypothesis shrinks them, NumPy draws the values."""
+    return st.integers(0, 2**32 - 1)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+def tolerance(dtype: Any) -> Tolerance:
+    """The parity tolerances against PyTorch: float64 to 1e-9 relative, float32 within 1e-4."""
+    return Tolerance(1e-9, 1e-10) if np.dtype(dtype) == np.float64 else Tolerance(1e-4, 1e-4)

@@ -1,0 +1,134 @@
+"""conv2d, im2col and col2im against PyTorch, the loop oracle, and their adjoint identity."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minicnn
+from minicnn import backend, nn
+from minicnn import functional as F
+from minicnn.functional.loops import conv2d_backward_loops, conv2d_loops
+from minicnn.testing import assert_close, gradcheck
+from minicnn.testing import strategies as cst
+from torch_ref import t, torch_grads
+
+DTYPES = [np.float64, np.float32]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(g=cst.conv_geometry(), bias=st.booleans(), seed=cst.seeds())
+def test_conv2d_matches_torch(backend_name, dtype, g, bias, seed):
+    tol = cst.tolerance(dtype)
+    x = cst.arrays(g.x_shape, dtype, seed)
+    w = cst.arrays(g.w_shape, dtype, seed + 1)
+    b = cst.arrays((g.c_out,), dtype, seed + 2) if bias else None
+    y, cache = F.conv2d_forward(backend.asarray(x), backend.asarray(w), None if b is None else backend.asarray(b),
+                                g.stride, g.padding, g.dilation, g.groups)
+    dy = cst.arrays((g.n, g.c_out, *g.out_hw), dtype, seed + 3)
+    dx, dw, db = F.conv2d_backward(backend.asarray(dy), cache)
+
+    inputs = [t(x), t(w)] + ([t(b)] if bias else [])
+    ty, tg = torch_grads(lambda x_, w_, *b_: torch.nn.functional.conv2d(
+        x_, w_, b_[0] if b_ else None, g.stride, g.padding, g.dilation, g.groups), inputs, dy)
+    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
+    assert_close(y, ty, tol.rtol, tol.atol, "y")
+    assert_close(dx, tg[0], tol.rtol, tol.atol, "dx")
+    assert_close(dw, tg[1], tol.rtol, tol.atol, "dw")
+    if bias:
+        assert_close(db, tg[2], tol.rtol, tol.atol, "db")
+    else:
+        assert db is None
+
+
+@given(g=cst.conv_geometry(max_batch=2, max_channels=4, max_size=7), seed=cst.seeds())
+def test_im2col_col2im_are_adjoint(backend_name, g, seed):
+    x = cst.arrays((g.n, g.c_in, g.h, g.w), np.float64, seed)
+    cols = F.im2col(backend.asarray(x), g.kernel, g.stride, g.padding, g.dilation)
+    y = cst.arrays(tuple(cols.shape), np.float64, seed + 1)
+    back = F.col2im(backend.asarray(y), g.x_shape, g.kernel, g.stride, g.padding, g.dilation)
+    lhs = float(np.sum(backend.to_numpy(cols) * y))
+    rhs = float(np.sum(x * backend.to_numpy(back)))
+    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
+
+
+@given(g=cst.conv_geometry(max_batch=2, max_channels=4, max_size=6, max_kernel=3), seed=cst.seeds())
+def test_conv2d_matches_loop_oracle(g, seed):
+    x = cst.arrays(g.x_shape, np.float64, seed)
+    w = cst.arrays(g.w_shape, np.float64, seed + 1)
+    b = cst.arrays((g.c_out,), np.float64, seed + 2)
+    y, cache = F.conv2d_forward(x, w, b, g.stride, g.padding, g.dilation, g.groups)
+    assert_close(y, conv2d_loops(x, w, b, g.stride, g.padding, g.dilation, g.groups), 1e-12, 1e-12, "y")
+    dy = cst.arrays(y.shape, np.float64, seed + 3)
+    for got, want, name in zip(F.conv2d_backward(dy, cache),
+                               conv2d_backward_loops(dy, x, w, g.stride, g.padding, g.dilation, g.groups),
+                               ("dx", "dw", "db")):
+        assert_close(got, want, 1e-12, 1e-12, name)
+
+
+def test_conv2d_gradcheck_functional_and_layer(backend_name):
+    x = cst.arrays((2, 4, 5, 6), np.float64, 1)
+    w = cst.arrays((6, 2, 3, 2), np.float64, 2)
+    b = cst.arrays((6,), np.float64, 3)
+    fwd = lambda x_, w_, b_: F.conv2d_forward(x_, w_, b_, (2, 1), (1, 0), (1, 2), 2)  # noqa: E731
+    assert gradcheck((fwd, F.conv2d_backward), x, w, b)
+    layer = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2).astype(np.float64)
+    assert gradcheck(layer, x)
+
+
+def test_conv2d_layer_matches_torch_layer_and_state_dict(backend_name):
+    tl = torch.nn.Conv2d(3, 8, (3, 2), stride=(1, 2), padding=(2, 1), dilation=(2, 1), groups=1).double()
+    ml = nn.Conv2d(3, 8, (3, 2), stride=(1, 2), padding=(2, 1), dilation=(2, 1)).astype(np.float64)
+    assert list(ml.state_dict()) == list(tl.state_dict()) == ["weight", "bias"]
+    ml.load_state_dict({k: v.numpy() for k, v in tl.state_dict().items()})
+    x = cst.arrays((2, 3, 9, 7), np.float64, 5)
+    y = ml(backend.asarray(x))
+    tx = t(x)
+    ty = tl(tx)
+    dy = cst.arrays(tuple(ty.shape), np.float64, 6)
+    ty.backward(torch.from_numpy(dy))
+    dx = ml.backward(backend.asarray(dy))
+    assert_close(y, ty.detach().numpy(), 1e-9, 1e-10, "y")
+    assert_close(dx, tx.grad.numpy(), 1e-9, 1e-10, "dx")
+    assert_close(ml.weight.grad, tl.weight.grad.numpy(), 1e-9, 1e-10, "dw")
+    assert_close(ml.bias.grad, tl.bias.grad.numpy(), 1e-9, 1e-10, "db")
+
+
+def test_conv2d_default_init_matches_torch_distribution():
+    minicnn.manual_seed(0)
+    layer = nn.Conv2d(16, 32, 3)
+    bound = 1 / np.sqrt(16 * 9)
+    w = backend.to_numpy(layer.weight.data)
+    assert w.dtype == np.float32 and w.shape == (32, 16, 3, 3)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert abs(float(w.std()) - bound / np.sqrt(3)) < 0.05 * bound
+
+
+@pytest.mark.parametrize("bad, err, match", [
+    (np.zeros((2, 3, 8), np.float32), ValueError, "4-D"),
+    (np.zeros((2, 4, 8, 8), np.float32), ValueError, "3 channels"),
+    (np.zeros((2, 3, 8, 8), np.int64), TypeError, "floating"),
+    (np.zeros((2, 3, 1, 1), np.float32), ValueError, "larger than the padded input"),
+])
+def test_conv2d_layer_rejects_bad_input(bad, err, match):
+    layer = nn.Conv2d(3, 4, 3)
+    with pytest.raises(err, match=match) as info:
+        layer(bad)
+    assert "Conv2d(3, 4" in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(in_channels=3, out_channels=4, kernel_size=3, groups=2), "groups"),
+    (dict(in_channels=4, out_channels=4, kernel_size=3, stride=0), "stride"),
+    (dict(in_channels=4, out_channels=4, kernel_size=0), "kernel_size"),
+])
+def test_conv2d_rejects_impossible_hyperparameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nn.Conv2d(**kwargs)
+
+
+def test_backward_before_forward_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
+        nn.Conv2d(1, 1, 1).backward(np.zeros((1, 1, 1, 1), np.float32))
