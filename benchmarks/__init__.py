@@ -1,0 +1,1 @@
+"""Benchmarks: minicnn against PyTorch in the same process, reported as ratios."""

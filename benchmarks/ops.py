@@ -1,0 +1,198 @@
+"""Forward and backward time of each op, minicnn against the same torch op, in the same run.
+
+    python -m benchmarks.ops --backend numba
+
+Shows where a training step's time goes: each row is one op at a size taken
+from the fashion-ref and custom_cnn workloads (batch 128), timed as the median
+of several repeats after warm-up.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .common import machine_line, median_seconds, set_threads
+
+
+@dataclass
+class OpCase:
+    name: str
+    shape: tuple[int, ...]
+    mini: Callable[[Any], tuple[Callable[[], Any], Callable[[], Any]]]
+    ref: Callable[[Any], Any]
+
+
+def _conv(c_in: int, c_out: int, hw: int) -> OpCase:
+    from minicnn import functional as F
+
+    shape = (128, c_in, hw, hw)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((c_out, c_in, 3, 3)).astype(np.float32) * 0.1
+    b = np.zeros(c_out, np.float32)
+
+    def mini(x: Any) -> Any:
+        from minicnn.backend import asarray
+        wd, bd = asarray(w), asarray(b)
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = F.conv2d_forward(x, wd, bd, 1, 1)
+
+        def bwd() -> None:
+            F.conv2d_backward(state["y"], state["cache"])
+        return fwd, bwd
+
+    def ref(tx: Any) -> Any:
+        import torch
+        tw = torch.from_numpy(w).requires_grad_()
+        tb = torch.from_numpy(b).requires_grad_()
+        return lambda: torch.nn.functional.conv2d(tx, tw, tb, 1, 1)
+    return OpCase(f"conv2d {c_in}->{c_out} 3x3 p1", shape, mini, ref)
+
+
+def _unary(name: str, shape: tuple[int, ...], fwd_name: str, torch_fn: Callable[[Any], Any],
+           **kwargs: Any) -> OpCase:
+    from minicnn import functional as F
+
+    forward, backward = getattr(F, f"{fwd_name}_forward"), getattr(F, f"{fwd_name}_backward")
+
+    def mini(x: Any) -> Any:
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = forward(x, **kwargs)
+
+        def bwd() -> None:
+            backward(state["y"], state["cache"])
+        return fwd, bwd
+
+    def ref(tx: Any) -> Any:
+        return lambda: torch_fn(tx)
+    return OpCase(name, shape, mini, ref)
+
+
+def _cases() -> list[OpCase]:
+    import torch
+    tf = torch.nn.functional
+    return [
+        _conv(1, 32, 28), _conv(32, 32, 28), _conv(32, 64, 14), _conv(64, 64, 14), _conv(128, 128, 8),
+        _unary("max_pool2d 2x2", (128, 32, 28, 28), "max_pool2d", lambda t: tf.max_pool2d(t, 2), kernel_size=2),
+        _unary("avg_pool2d 2x2", (128, 32, 28, 28), "avg_pool2d", lambda t: tf.avg_pool2d(t, 2), kernel_size=2),
+        _unary("relu", (128, 32, 28, 28), "relu", tf.relu),
+        _unary("gelu", (128, 32, 28, 28), "gelu", tf.gelu),
+        _unary("sigmoid", (128, 32, 28, 28), "sigmoid", torch.sigmoid),
+        _unary("log_softmax", (128, 1000), "log_softmax", lambda t: tf.log_softmax(t, 1)),
+    ]
+
+
+def _batch_norm_case() -> OpCase:
+    import torch
+    from minicnn import functional as F
+    from minicnn.backend import asarray
+
+    c = 64
+    shape = (128, c, 14, 14)
+
+    def mini(x: Any) -> Any:
+        g, b = asarray(np.ones(c, np.float32)), asarray(np.zeros(c, np.float32))
+        rm, rv = asarray(np.zeros(c, np.float32)), asarray(np.ones(c, np.float32))
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = F.batch_norm_forward(x, g, b, rm, rv, True)
+
+        def bwd() -> None:
+            F.batch_norm_backward(state["y"], state["cache"])
+        return fwd, bwd
+
+    def ref(tx: Any) -> Any:
+        g = torch.ones(c, requires_grad=True)
+        b = torch.zeros(c, requires_grad=True)
+        return lambda: torch.nn.functional.batch_norm(tx, torch.zeros(c), torch.ones(c), g, b, True)
+    return OpCase("batch_norm 64ch 14x14", shape, mini, ref)
+
+
+def _cross_entropy_case() -> OpCase:
+    import torch
+    from minicnn import functional as F
+    from minicnn.backend import asarray
+
+    targets = np.random.default_rng(1).integers(0, 1000, 128)
+
+    def mini(x: Any) -> Any:
+        t = asarray(targets)
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = F.cross_entropy_forward(x, t)
+
+        def bwd() -> None:
+            F.cross_entropy_backward(1.0, state["cache"])
+        return fwd, bwd
+
+    def ref(tx: Any) -> Any:
+        tt = torch.from_numpy(targets)
+        return lambda: torch.nn.functional.cross_entropy(tx, tt)
+    return OpCase("cross_entropy 1000 classes", (128, 1000), mini, ref)
+
+
+def run(backend: str, repeats: int) -> list[dict[str, Any]]:
+    """Time every case; returns one dict per op with milliseconds and ratios."""
+    import torch
+
+    import minicnn
+    from minicnn.backend import asarray
+
+    minicnn.set_backend(backend)
+    rows = []
+    for case in [*_cases(), _batch_norm_case(), _cross_entropy_case()]:
+        x = np.random.default_rng(0).standard_normal(case.shape).astype(np.float32)
+        fwd, bwd = case.mini(asarray(x))
+        tx = torch.from_numpy(x).requires_grad_()
+        tfwd = case.ref(tx)
+        out = tfwd()
+        grad = torch.randn_like(out) if out.dim() else torch.tensor(1.0)
+        for _ in range(2):
+            fwd(), bwd()
+        t_f = median_seconds(fwd, repeats)
+        t_fb = median_seconds(lambda: (fwd(), bwd()), repeats)
+        r_f = median_seconds(tfwd, repeats)
+        r_fb = median_seconds(lambda: tfwd().backward(grad), repeats)
+        rows.append({"op": case.name, "shape": case.shape, "fwd_ms": t_f * 1e3, "bwd_ms": (t_fb - t_f) * 1e3,
+                     "torch_fwd_ms": r_f * 1e3, "torch_bwd_ms": (r_fb - r_f) * 1e3,
+                     "fwd_ratio": r_f / t_f, "fwd_bwd_ratio": r_fb / t_fb})
+    return rows
+
+
+def format_table(backend: str, rows: list[dict[str, Any]]) -> str:
+    """Markdown table; ratio = torch time / minicnn time (above 1 means minicnn is faster)."""
+    lines = [f"| op ({backend}) | input | fwd ms | bwd ms | torch fwd ms | torch bwd ms | fwd ratio | fwd+bwd ratio |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['op']} | {'x'.join(map(str, r['shape']))} | {r['fwd_ms']:.2f} | {r['bwd_ms']:.2f} | "
+                     f"{r['torch_fwd_ms']:.2f} | {r['torch_bwd_ms']:.2f} | {r['fwd_ratio']:.2f} | "
+                     f"**{r['fwd_bwd_ratio']:.2f}** |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--backend", action="append", choices=["numpy", "numba", "cupy"])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    set_threads(args.threads)
+    print(machine_line(args.threads))
+    print("ratio = torch time / minicnn time (1.00 = as fast as torch)\n")
+    for b in args.backend or ["numpy", "numba"]:
+        print(format_table(b, run(b, args.repeats)))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
