@@ -21,8 +21,14 @@ def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tupl
     k = flat.argmax(axis=-1)
     out = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
     i, j = np.divmod(k, kw)
-    row = np.arange(ho)[:, None] * stride[0] + i - padding[0]
-    col = np.arange(wo)[None, :] * stride[1] + j - padding[1]
+    top = np.arange(ho)[:, None] * stride[0] - padding[0]
+    left = np.arange(wo)[None, :] * stride[1] - padding[1]
+    row, col = top + i, left + j
+    # A window whose real pixels are all -inf ties with its padding; like PyTorch, its
+    # argmax is then the window's first real pixel.
+    in_padding = (row < 0) | (row >= h) | (col < 0) | (col >= w)
+    row = np.where(in_padding, np.maximum(top, 0), row)
+    col = np.where(in_padding, np.maximum(left, 0), col)
     return out, (row * w + col).astype(np.int64)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["conv2d_loops", "conv2d_backward_loops"]
+__all__ = ["conv2d_loops", "conv2d_backward_loops", "max_pool2d_loops", "max_pool2d_backward_loops",
+           "avg_pool2d_loops", "avg_pool2d_backward_loops"]
 
 
 def _pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
@@ -66,3 +67,83 @@ def conv2d_backward_loops(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: 
                                 dxp[n, g * cg + c, r, q] += dy[n, o, oh, ow] * w[o, c, i, j]
     db = dy.sum(axis=(0, 2, 3))
     return dxp[:, :, ph:ph + h, pw:pw + wd], dw, db
+
+
+def _first_max(x: np.ndarray, n: int, c: int, r0: int, q0: int, kh: int, kw: int) -> tuple[int, int]:
+    """(row, col) in x of the first maximum, in row-major window order, of the window whose top-left
+    corner is (r0, q0) in padded coordinates; padded cells (outside x) never win."""
+    best, where = -np.inf, (-1, -1)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = r0 + i, q0 + j
+            if 0 <= r < x.shape[2] and 0 <= q < x.shape[3] and (where[0] < 0 or x[n, c, r, q] > best):
+                best, where = x[n, c, r, q], (r, q)
+    return where
+
+
+def max_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int]) -> np.ndarray:
+    """y[n,c,oh,ow] = max_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j], x_pad padded with -inf."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n_, c_, h, wd = x.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    y = np.zeros((n_, c_, ho, wo), dtype=x.dtype)
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(ho):
+                for ow in range(wo):
+                    r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
+                    y[n, c, oh, ow] = x[n, c, r, q]
+    return y
+
+
+def max_pool2d_backward_loops(dy: np.ndarray, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                              padding: tuple[int, int]) -> np.ndarray:
+    """Each dy[n,c,oh,ow] is added to the pixel that won its window (the first maximum on ties)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    dx = np.zeros_like(x)
+    n_, c_, ho, wo = dy.shape
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(ho):
+                for ow in range(wo):
+                    r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
+                    dx[n, c, r, q] += dy[n, c, oh, ow]
+    return dx
+
+
+def avg_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int]) -> np.ndarray:
+    """y[n,c,oh,ow] = sum_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j] / (k_h k_w), x_pad padded with zeros."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n_, c_, h, wd = x.shape
+    xp = _pad(x, ph, pw)
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    y = np.zeros((n_, c_, ho, wo), dtype=x.dtype)
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(ho):
+                for ow in range(wo):
+                    acc = 0.0
+                    for i in range(kh):
+                        for j in range(kw):
+                            acc += xp[n, c, oh * sh + i, ow * sw + j]
+                    y[n, c, oh, ow] = acc / (kh * kw)
+    return y
+
+
+def avg_pool2d_backward_loops(dy: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[int, int],
+                              stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+    """Each dy[n,c,oh,ow] / (k_h k_w) is added to every cell of its window; padded cells are dropped."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n_, c_, h, wd = x_shape
+    dxp = np.zeros((n_, c_, h + 2 * ph, wd + 2 * pw), dtype=dy.dtype)
+    _, _, ho, wo = dy.shape
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(ho):
+                for ow in range(wo):
+                    for i in range(kh):
+                        for j in range(kw):
+                            dxp[n, c, oh * sh + i, ow * sw + j] += dy[n, c, oh, ow] / (kh * kw)
+    return dxp[:, :, ph:ph + h, pw:pw + wd]

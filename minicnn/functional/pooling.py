@@ -1,1 +1,202 @@
-__all__: list[str] = []
+r"""Max, average and adaptive average pooling over NCHW input, and their backward.
+
+Notation
+--------
+x  : (N, C, H, W)            input
+k  = (k_h, k_w)              window, s = (s_h, s_w) stride (defaults to k), p = (p_h, p_w) padding
+y  : (N, C, H_out, W_out)    output, H_out = (H + 2 p_h - k_h) // s_h + 1 (``ceil_mode=False``)
+x_pad                        x with p_h rows above and below, p_w columns left and right
+
+Pooling never mixes channels or images: every formula below holds for each
+(n, c) plane separately. PyTorch requires p <= k // 2, so every window holds at
+least one real pixel.
+
+Max pooling
+-----------
+Forward, with x_pad padded with -inf (a padded cell never wins)::
+
+    y[n,c,oh,ow] = max_{i<k_h, j<k_w} x_pad[n, c, oh s_h + i, ow s_w + j]
+    a[n,c,oh,ow] = h W + w of the FIRST maximum in row-major (i, j) order   (int64)
+
+Backward. Near x, each output equals the one input pixel that won its window,
+``y[n,c,oh,ow] = x[n,c,a[n,c,oh,ow]]``, so ``dy[n,c,oh,ow]/dx[n,c,q]`` is 1 when
+q = a[n,c,oh,ow] and 0 otherwise (argmax routing). The chain rule sums over
+every output whose window picked pixel q::
+
+    dx[n,c,q] = sum_{oh,ow : a[n,c,oh,ow] = q} dy[n,c,oh,ow]          (N, C, H, W)
+
+Overlapping windows (s < k) that pick the same pixel add their gradients. At a
+tie the max is not differentiable; the subgradient we take sends everything to
+the first maximum, exactly as PyTorch on the CPU does. Vectorised: the kernel
+``max_pool2d_backward`` scatter-adds dout at the argmax (a bincount in NumPy).
+Cache: the argmax a (int64, the size of y) and x's shape; x itself is not kept.
+
+Average pooling
+---------------
+Forward, with x_pad padded with ZEROS that count in the divisor
+(PyTorch's ``count_include_pad=True``)::
+
+    y[n,c,oh,ow] = 1/(k_h k_w) sum_{i,j} x_pad[n, c, oh s_h + i, ow s_w + j]
+
+Backward. y is linear in x_pad with coefficient 1/(k_h k_w) for each of the k_h k_w
+window cells, so each output spreads ``dy / (k_h k_w)`` evenly over its window::
+
+    dx_pad[n,c,r,q] = 1/(k_h k_w) sum_{oh,ow,i,j : oh s_h + i = r, ow s_w + j = q} dy[n,c,oh,ow]
+    dx = dx_pad without its padding                                      (N, C, H, W)
+
+Overlaps add; gradient sent to padded cells is dropped. That is col2im of
+``dy / (k_h k_w)`` broadcast over the k_h k_w rows of each channel (kernel
+``avg_pool2d_backward``). Cache: x's shape and the geometry, nothing of x.
+
+Adaptive average pooling
+------------------------
+The output size (H_o, W_o) is fixed and the windows follow from it, as in
+PyTorch: output row i averages input rows R_i = [floor(i H / H_o), ceil((i+1) H / H_o)),
+output column j the columns C_j = [floor(j W / W_o), ceil((j+1) W / W_o))::
+
+    y[n,c,i,j] = 1/(|R_i| |C_j|) sum_{h in R_i, w in C_j} x[n,c,h,w]
+
+The average is separable. With P (H_o, H), ``P[i,h] = 1/|R_i|`` for h in R_i and 0
+elsewhere, and Q (W_o, W) built the same way from the C_j::
+
+    y[n,c] = P x[n,c] Q^T                     (H_o, H) (H, W) (W, W_o) -> (H_o, W_o)
+
+Backward. y is linear in x; the gradient of X -> P X Q^T is its transpose::
+
+    dx[n,c] = P^T dy[n,c] Q                   (H, H_o) (H_o, W_o) (W_o, W) -> (H, W)
+
+When H_o divides H and W_o divides W the bins are disjoint and equal, and the op
+IS avg_pool2d with k = s = (H/H_o, W/W_o) and no padding; we then call those
+kernels (global average pooling, output 1x1, is this case). Cache: x's shape.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import backend
+from ._util import Pair, pair, require_float
+from .conv import conv_output_size
+
+__all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",
+           "avg_pool2d_forward", "avg_pool2d_backward", "AvgPool2dCache",
+           "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "AdaptiveAvgPool2dCache",
+           "pool_output_size"]
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """``(size + 2 padding - kernel) // stride + 1`` (``ceil_mode=False``)."""
+    return conv_output_size(size, kernel, stride, padding, 1)
+
+
+def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair,
+              op: str) -> tuple[Pair, Pair, Pair]:
+    """Validate ``x`` and the hyper-parameters of pooling op ``op``; return (kernel, stride, padding)."""
+    require_float(x, op)
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    kernel = pair(kernel_size, f"{op} kernel_size")
+    stride = kernel if stride is None else pair(stride, f"{op} stride")
+    padding = pair(padding, f"{op} padding")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"{op}: kernel_size and stride must be >= 1, got kernel_size={kernel}, stride={stride}")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding must be between 0 and half the kernel, got padding={padding} "
+                         f"for kernel_size={kernel}")
+    h, w = x.shape[2:]
+    if pool_output_size(h, kernel[0], stride[0], padding[0]) < 1 or \
+            pool_output_size(w, kernel[1], stride[1], padding[1]) < 1:
+        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    return kernel, stride, padding
+
+
+class MaxPool2dCache(NamedTuple):
+    argmax: Any                          # int64 (N, C, H_out, W_out): h*W + w of each window's first maximum
+    x_shape: tuple[int, int, int, int]
+
+
+def max_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None,
+                       padding: int | Pair = 0) -> tuple[Any, MaxPool2dCache]:
+    """y = the maximum of each window of x padded with -inf, as ``torch.nn.functional.max_pool2d``."""
+    kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "max_pool2d")
+    y, argmax = backend.kernels().max_pool2d(x, kernel, stride, padding)
+    return y, MaxPool2dCache(argmax, tuple(x.shape))
+
+
+def max_pool2d_backward(dout: Any, cache: MaxPool2dCache) -> Any:
+    """dx of :func:`max_pool2d_forward`: each dout goes to its window's first maximum; overlaps add."""
+    return backend.kernels().max_pool2d_backward(dout, cache.argmax, cache.x_shape)
+
+
+class AvgPool2dCache(NamedTuple):
+    x_shape: tuple[int, int, int, int]
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+
+
+def avg_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None,
+                       padding: int | Pair = 0) -> tuple[Any, AvgPool2dCache]:
+    """y = the mean of each zero-padded window (padding counts), as ``torch.nn.functional.avg_pool2d``."""
+    kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "avg_pool2d")
+    y = backend.kernels().avg_pool2d(x, kernel, stride, padding)
+    return y, AvgPool2dCache(tuple(x.shape), kernel, stride, padding)
+
+
+def avg_pool2d_backward(dout: Any, cache: AvgPool2dCache) -> Any:
+    """dx of :func:`avg_pool2d_forward`: dout / (k_h k_w) spread over each window; overlaps add."""
+    return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, cache.kernel, cache.stride, cache.padding)
+
+
+class AdaptiveAvgPool2dCache(NamedTuple):
+    x_shape: tuple[int, int, int, int]
+    output_size: Pair
+
+
+def _bin_matrix(size: int, out: int, dtype: Any) -> Any:
+    """(out, size) averaging matrix: row i is 1/|B_i| on B_i = [floor(i size/out), ceil((i+1) size/out))."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return backend.asarray(inside / (end - start)[:, None], dtype=dtype)
+
+
+def _uniform_kernel(x_shape: tuple[int, ...], output_size: Pair) -> Pair | None:
+    """(H/H_o, W/W_o) when both divide exactly (equal disjoint bins), else None."""
+    h, w = x_shape[2:]
+    ho, wo = output_size
+    return (h // ho, w // wo) if h % ho == 0 and w % wo == 0 else None
+
+
+def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, AdaptiveAvgPool2dCache]:
+    """y (N, C, H_o, W_o) = the mean of each of PyTorch's adaptive bins, as
+    ``torch.nn.functional.adaptive_avg_pool2d``. See the module docstring."""
+    require_float(x, "adaptive_avg_pool2d")
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected a 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    size = pair(output_size, "adaptive_avg_pool2d output_size")
+    if min(size) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size!r}")
+    cache = AdaptiveAvgPool2dCache(tuple(x.shape), size)
+    kernel = _uniform_kernel(cache.x_shape, size)
+    if kernel is not None:
+        return backend.kernels().avg_pool2d(x, kernel, kernel, (0, 0)), cache
+    h, w = x.shape[2:]
+    p, q = _bin_matrix(h, size[0], x.dtype), _bin_matrix(w, size[1], x.dtype)
+    xp = backend.xp()
+    return xp.matmul(xp.matmul(p, x), q.T), cache
+
+
+def adaptive_avg_pool2d_backward(dout: Any, cache: AdaptiveAvgPool2dCache) -> Any:
+    """dx of :func:`adaptive_avg_pool2d_forward`: ``P^T dy Q`` (each dy spread evenly over its bin)."""
+    kernel = _uniform_kernel(cache.x_shape, cache.output_size)
+    if kernel is not None:
+        return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, kernel, kernel, (0, 0))
+    h, w = cache.x_shape[2:]
+    p, q = _bin_matrix(h, cache.output_size[0], dout.dtype), _bin_matrix(w, cache.output_size[1], dout.dtype)
+    xp = backend.xp()
+    return xp.matmul(xp.matmul(p.T, dout), q)

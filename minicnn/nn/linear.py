@@ -1,1 +1,64 @@
-__all__: list[str] = []
+"""Linear and Flatten: thin layers over ``minicnn.functional.linear``."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend
+from ..functional import linear as Fl
+from .init import default_weight_and_bias
+from .module import Module, Parameter
+
+__all__ = ["Linear", "Flatten"]
+
+
+class Linear(Module):
+    """y = x W^T + b for x (N, in_features), weight (out_features, in_features), as PyTorch's."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: in_features and out_features must be >= 1, got {in_features}, {out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        xp = backend.xp()
+        self.weight = Parameter(xp.zeros((out_features, in_features), dtype="float32"))
+        self.register_parameter("bias", Parameter(xp.zeros(out_features, dtype="float32")) if bias else None)
+        default_weight_and_bias(self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+    def forward(self, x: Any) -> Any:
+        self._check_input(x, (2,), self.in_features, "features")
+        b = self.bias.data if self.bias is not None else None
+        y, cache = Fl.linear_forward(x, self.weight.data, b)
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        dx, dw, db = Fl.linear_backward(dy, self._take())
+        self._accumulate(self.weight, dw)
+        self._accumulate(self.bias, db)
+        return dx
+
+
+class Flatten(Module):
+    """Merge every axis from ``start_dim`` on into one: (N, C, H, W) -> (N, C H W) by default, as PyTorch's."""
+
+    def __init__(self, start_dim: int = 1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}"
+
+    def forward(self, x: Any) -> Any:
+        self._check_input(x, (getattr(x, "ndim", -1),))
+        if not -x.ndim <= self.start_dim < x.ndim:
+            raise ValueError(f"{self._name()}: start_dim={self.start_dim} is out of range for a {x.ndim}-D input "
+                             f"of shape {tuple(x.shape)}")
+        y, cache = Fl.flatten_forward(x, self.start_dim)
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        return Fl.flatten_backward(dy, self._take())

@@ -25,8 +25,9 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0
                                                                                      e64[~np.isfinite(e64)]):
         raise AssertionError(f"{name}: non-finite values differ")
     finite = np.isfinite(e64)
-    err = np.where(finite, np.abs(a64 - e64), 0.0)
-    excess = err - (atol + rtol * np.abs(np.where(finite, e64, 0.0)))
+    a64, e64 = np.where(finite, a64, 0.0), np.where(finite, e64, 0.0)
+    err = np.abs(a64 - e64)
+    excess = err - (atol + rtol * np.abs(e64))
     worst = np.unravel_index(int(np.argmax(excess)), a.shape)
     if excess[worst] > 0:
         raise AssertionError(
