@@ -1,1 +1,45 @@
-__all__: list[str] = []
+"""CrossEntropyLoss: a thin layer over ``minicnn.functional.cross_entropy_forward/backward``."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend
+from ..functional import softmax as Fs
+from .module import Module
+
+__all__ = ["CrossEntropyLoss"]
+
+
+class CrossEntropyLoss(Module):
+    """Mean cross-entropy of logits (N, K) against integer class indices (N,), with optional
+    label smoothing, as ``torch.nn.CrossEntropyLoss(label_smoothing=...)``.
+
+    ``forward(logits, targets)`` returns the loss as a Python float and keeps
+    log_softmax(logits); ``backward(dloss=1.0)`` returns
+    dlogits = dloss (softmax(logits) - q) / N, q the smoothed one-hot targets
+    (see ``minicnn.functional.softmax``).
+    """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        try:
+            eps = float(label_smoothing)
+        except (TypeError, ValueError):
+            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a number, got {label_smoothing!r}") from None
+        if not 0.0 <= eps <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = eps
+
+    def extra_repr(self) -> str:
+        return f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+
+    def forward(self, logits: Any, targets: Any) -> float:
+        Fs.check_cross_entropy_inputs(logits, targets, self._name())
+        loss, cache = Fs.cross_entropy_forward(logits, targets, self.label_smoothing)
+        self._save(cache)
+        return float(backend.to_numpy(loss))
+
+    def backward(self, dloss: Any = 1.0) -> Any:
+        """dlogits (N, K) of ``dloss * loss``; each forward allows one backward."""
+        dlogits, _ = Fs.cross_entropy_backward(dloss, self._take())
+        return dlogits
