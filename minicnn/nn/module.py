@@ -171,7 +171,8 @@ class Module:
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy ``state`` (arrays, or anything ``numpy.asarray`` takes) into this module.
 
-        Values keep this module's dtypes and move to the current backend. With
+        Values are copied (the module never shares memory with ``state``), keep this
+        module's dtypes and move to the current backend. With
         ``strict``, missing or unexpected keys and shape mismatches raise one
         ``KeyError``/``ValueError`` that lists them all.
         """
@@ -186,7 +187,7 @@ class Module:
         unexpected = [k for k in state if k not in targets]
         if strict and (missing or unexpected):
             raise KeyError(f"{self._name()}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        values = {k: np.asarray(backend.to_numpy(v)) for k, v in state.items() if k in targets}
+        values = {k: np.array(backend.to_numpy(v), copy=True) for k, v in state.items() if k in targets}
         bad = []
         for key, value in values.items():
             mod, name, kind = targets[key]

@@ -1,0 +1,43 @@
+"""Adam and AdamW, as ``torch.optim.Adam`` and ``torch.optim.AdamW``."""
+from __future__ import annotations
+
+from typing import Any
+
+from .functional import adam_update_
+from .optimizer import Optimizer, ParamsArg
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam with L2 weight decay folded into the gradient; the rule is in ``minicnn.optim.functional``."""
+
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+    _decoupled = False
+
+    def __init__(self, params: ParamsArg, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        name = type(self).__name__
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"{name}: invalid betas {betas!r} (each must be in [0, 1))")
+        if not eps >= 0:
+            raise ValueError(f"{name}: invalid eps {eps!r} (must be >= 0)")
+        if not weight_decay >= 0:
+            raise ValueError(f"{name}: invalid weight_decay {weight_decay!r} (must be >= 0)")
+        super().__init__(params, lr)
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
+        adam_update_(param, grad, state, lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,
+                     weight_decay=self.weight_decay, decoupled_weight_decay=self._decoupled)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``param *= 1 - lr * weight_decay`` before each Adam step."""
+
+    _decoupled = True
+
+    def __init__(self, params: ParamsArg, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
