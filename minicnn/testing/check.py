@@ -31,8 +31,8 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0
     worst = np.unravel_index(int(np.argmax(excess)), a.shape)
     if excess[worst] > 0:
         raise AssertionError(
-            f"{name}: worst element at index {tuple(int(i) for i in worst)}: got {a64[worst]!r}, "
-            f"expected {e64[worst]!r} (abs err {err[worst]:.3g}, allowed {atol + rtol * abs(e64[worst]):.3g}); "
+            f"{name}: worst element at index {tuple(int(i) for i in worst)}: got {float(a64[worst])!r}, "
+            f"expected {float(e64[worst])!r} (abs err {err[worst]:.3g}, allowed {atol + rtol * abs(e64[worst]):.3g}); "
             f"{int((excess > 0).sum())} of {a.size} elements out of tolerance")
 
 
