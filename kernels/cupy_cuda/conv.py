@@ -1,1 +1,42 @@
-__all__: list[str] = []
+"""im2col and col2im on the GPU: ``conv.cu`` (one thread per output position; col2im a gather per pixel)."""
+from __future__ import annotations
+
+from typing import Any
+
+import cupy
+
+from . import launch, raw_kernel
+
+__all__ = ["im2col", "col2im"]
+
+Pair = tuple[int, int]
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def im2col(x: Any, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
+    """cols[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]."""
+    x = cupy.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    cols = cupy.empty((n, c * kh * kw, ho * wo), dtype=x.dtype)
+    launch(raw_kernel("conv.cu", "im2col", x.dtype), n * c * ho * wo,
+           x, cols, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    return cols
+
+
+def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair, padding: Pair,
+           dilation: Pair) -> Any:
+    """The adjoint of :func:`im2col`: each pixel sums the column entries read from it, in (i, j) order."""
+    cols = cupy.ascontiguousarray(cols)
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    dx = cupy.empty((n, c, h, w), dtype=cols.dtype)
+    launch(raw_kernel("conv.cu", "col2im", cols.dtype), dx.size,
+           cols, dx, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    return dx

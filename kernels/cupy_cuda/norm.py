@@ -1,1 +1,50 @@
-__all__: list[str] = []
+"""Batch normalisation over (N, C, L) on the GPU: ``norm.cu``.
+
+Statistics: one block per channel reducing in double (two passes for the
+variance); the per-element maps: one thread per element.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import cupy
+import numpy as np
+
+from . import launch, raw_kernel
+
+__all__ = ["batch_norm_train", "batch_norm_backward"]
+
+_BN_THREADS = 256       # must equal BN_THREADS in norm.cu
+
+
+def batch_norm_train(x: Any, gamma: Any, beta: Any, eps: float) -> tuple[Any, Any, Any, Any]:
+    """(y, mean, var, inv_std) for x (N, C, L): per-channel statistics over N and L, var biased."""
+    x = cupy.ascontiguousarray(x)
+    n, c, length = x.shape
+    mean, var, inv_std = (cupy.empty(c, dtype=x.dtype) for _ in range(3))
+    y = cupy.empty_like(x)
+    if x.size:
+        raw_kernel("norm.cu", "batch_norm_stats", x.dtype)(
+            (c,), (_BN_THREADS,), (x, np.float64(eps), mean, var, inv_std, np.int64(n), np.int64(c), np.int64(length)))
+        launch(raw_kernel("norm.cu", "batch_norm_apply", x.dtype), x.size,
+               x, mean, inv_std, cupy.ascontiguousarray(gamma, dtype=x.dtype),
+               cupy.ascontiguousarray(beta, dtype=x.dtype), y, n, c, length)
+    return y, mean, var, inv_std
+
+
+def batch_norm_backward(dy: Any, x: Any, mean: Any, inv_std: Any, gamma: Any) -> tuple[Any, Any, Any]:
+    """(dx, dgamma, dbeta): dx = gamma s/M (M dy - dbeta - xhat dgamma), sums over n and l."""
+    x = cupy.ascontiguousarray(x)
+    dy = cupy.ascontiguousarray(dy, dtype=x.dtype)
+    n, c, length = x.shape
+    mean = cupy.ascontiguousarray(mean, dtype=x.dtype)
+    inv_std = cupy.ascontiguousarray(inv_std, dtype=x.dtype)
+    gamma = cupy.ascontiguousarray(gamma, dtype=x.dtype)
+    dx = cupy.empty_like(x)
+    dgamma, dbeta = cupy.empty(c, dtype=x.dtype), cupy.empty(c, dtype=x.dtype)
+    if x.size:
+        raw_kernel("norm.cu", "batch_norm_backward_stats", x.dtype)(
+            (c,), (_BN_THREADS,), (dy, x, mean, inv_std, dgamma, dbeta, np.int64(n), np.int64(c), np.int64(length)))
+        launch(raw_kernel("norm.cu", "batch_norm_backward_apply", x.dtype), x.size,
+               dy, x, mean, inv_std, gamma, dgamma, dbeta, dx, n, c, length)
+    return dx, dgamma, dbeta

@@ -1,1 +1,195 @@
-__all__: list[str] = []
+"""im2col and col2im as Numba loops, parallel over (n, c) planes.
+
+Notation: x is (N, C, H, W); the kernel is k_h x k_w with stride s, padding p and
+dilation d; the output plane is H_out x W_out (see ``minicnn.kernels``); kernel
+offset (i, j) feeds column row ``r = c k_h k_w + i k_w + j``.
+
+Two loop nests compute the same maps:
+
+* the general one works row by row: for kernel column j the output columns that
+  read inside the image are the range ``[lo, hi)`` with
+  ``0 <= ow s_w - p_w + j d_w < W`` (:func:`_valid_range`), computed once, so
+  the innermost loops have no bounds tests;
+* the "same" one (stride 1 and W_out == W, e.g. 3x3 with padding 1) uses that
+  column row r is then the flat plane SHIFTED by
+  ``delta = (i d_h - p_h) W + (j d_w - p_w)``:
+  ``cols[n, r, q] = x[n, c].flat[q + delta]``, except in the padding columns.
+  One long contiguous loop per (n, c, i, j) then replaces H_out short ones, which
+  matters for 28- and 14-wide images: LLVM only vectorises loops long enough.
+
+col2im is written as a gather, not a scatter: each (n, c) plane belongs to one
+thread, which adds the contributions of every kernel offset in (i, j) order,
+exactly as the NumPy reference does, so results agree bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import U, Twin
+
+__all__ = ["im2col", "col2im"]
+
+Pair = tuple[int, int]
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@njit(cache=True)
+def _valid_range(offset: int, stride: int, size: int, count: int) -> tuple[int, int]:
+    """``[lo, hi)``: the o in ``[0, count)`` with ``0 <= o * stride + offset < size``."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = 0 if size - offset <= 0 else (size - offset + stride - 1) // stride
+    lo = min(lo, count)
+    hi = min(max(hi, lo), count)
+    return lo, hi
+
+
+@Twin
+def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
+    """cols[n, r, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w], row by row."""
+    n, c, h, w = x.shape
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for i in range(kh):
+            for j in range(kw):
+                r = (ch * kh + i) * kw + j
+                off = j * dw - pw
+                lo, hi = _valid_range(off, sw, w, wo)
+                for oh in range(ho):
+                    ih = oh * sh - ph + i * dh
+                    base = oh * wo
+                    if ih < 0 or ih >= h:
+                        for ow in range(wo):
+                            cols[b, r, U(base + ow)] = 0
+                        continue
+                    for ow in range(lo):
+                        cols[b, r, U(base + ow)] = 0
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            cols[b, r, U(base + ow)] = x[b, ch, ih, U(ow + off)]
+                    else:
+                        for ow in range(lo, hi):
+                            cols[b, r, U(base + ow)] = x[b, ch, ih, U(ow * sw + off)]
+                    for ow in range(hi, wo):
+                        cols[b, r, U(base + ow)] = 0
+
+
+@Twin
+def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
+    """Stride 1, W_out == W: cols[n, r, q] = x[n, c, q + delta] (x as (N, C, H W)), then zero what reads padding."""
+    n, c, hw = x.shape
+    h = hw // w
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for i in range(kh):
+            oh_lo = min(max(ph - i * dh, 0), ho)              # rows with 0 <= oh - p_h + i d_h < H
+            oh_hi = max(min(h + ph - i * dh, ho), oh_lo)
+            for j in range(kw):
+                r = (ch * kh + i) * kw + j
+                off = j * dw - pw
+                lo, hi = _valid_range(off, 1, w, w)
+                delta = (i * dh - ph) * w + off
+                for q in range(oh_lo * w):
+                    cols[b, r, U(q)] = 0
+                for q in range(max(oh_lo * w, -delta), min(oh_hi * w, hw - delta)):
+                    cols[b, r, U(q)] = x[b, ch, U(q + delta)]
+                for oh in range(oh_lo, oh_hi):
+                    for ow in range(lo):
+                        cols[b, r, U(oh * w + ow)] = 0
+                    for ow in range(hi, w):
+                        cols[b, r, U(oh * w + ow)] = 0
+                for q in range(oh_hi * w, ho * w):
+                    cols[b, r, U(q)] = 0
+
+
+@Twin
+def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
+    """dx[n, c, h, w] = sum over (i, j) of the column entries read from pixel (h, w), in (i, j) order.
+
+    Kernel row i feeds image row h from output row oh = (h + p_h - i d_h) / s_h
+    when that is a whole number in [0, H_out); every kernel column j then adds
+    its valid stretch of that output row.
+    """
+    n, c, h, w = dx.shape
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for hh in range(h):
+            for ww in range(w):
+                dx[b, ch, hh, ww] = 0
+            for i in range(kh):
+                t = hh + ph - i * dh
+                if t < 0 or t % sh != 0 or t // sh >= ho:
+                    continue
+                base = (t // sh) * wo
+                for j in range(kw):
+                    r = (ch * kh + i) * kw + j
+                    off = j * dw - pw
+                    lo, hi = _valid_range(off, sw, w, wo)
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            dx[b, ch, hh, U(ow + off)] += cols[b, r, U(base + ow)]
+                    else:
+                        for ow in range(lo, hi):
+                            dx[b, ch, hh, U(ow * sw + off)] += cols[b, r, U(base + ow)]
+
+
+@Twin
+def _col2im_same(cols, w, kh, kw, ph, pw, dh, dw, ho, dx):
+    """Stride 1, W_out == W: dx[n, c, q] += cols[n, r, q - delta] (dx as (N, C, H W)) where column q % W is inside."""
+    n, c, hw = dx.shape
+    h = hw // w
+    keep = np.zeros((kw, hw), np.bool_)     # keep[j, q]: image column q % W reads inside for offset j
+    for j in range(kw):
+        lo, hi = _valid_range(j * dw - pw, 1, w, w)
+        for q in range(hw):
+            keep[j, q] = lo + j * dw - pw <= q % w < hi + j * dw - pw
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for q in range(hw):
+            dx[b, ch, U(q)] = 0
+        for i in range(kh):
+            h_lo = min(max(i * dh - ph, 0), h)                # rows with 0 <= h + p_h - i d_h < H_out
+            h_hi = max(min(ho + i * dh - ph, h), h_lo)
+            for j in range(kw):
+                r = (ch * kh + i) * kw + j
+                delta = (i * dh - ph) * w + j * dw - pw
+                for q in range(max(h_lo * w, delta), min(h_hi * w, ho * w + delta)):
+                    if keep[j, U(q)]:
+                        dx[b, ch, U(q)] += cols[b, r, U(q - delta)]
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """Columns (N, C k_h k_w, H_out W_out) of every receptive field; padding reads as 0."""
+    x = np.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    cols = np.empty((n, c * kh * kw, ho * wo), dtype=x.dtype)
+    if sh == 1 and sw == 1 and wo == w:
+        _im2col_same(cols.size, x.reshape(n, c, h * w), w, kh, kw, ph, pw, dh, dw, ho, cols)
+    else:
+        _im2col(cols.size, x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+    return cols
+
+
+def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair, padding: Pair,
+           dilation: Pair) -> np.ndarray:
+    """The adjoint of :func:`im2col` (N, C, H, W): every column entry is added to the pixel it was read from."""
+    cols = np.ascontiguousarray(cols)
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    dx = np.empty((n, c, h, w), dtype=cols.dtype)
+    if sh == 1 and sw == 1 and wo == w:
+        _col2im_same(cols.size, cols, w, kh, kw, ph, pw, dh, dw, ho, dx.reshape(n, c, h * w))
+    else:
+        _col2im(cols.size, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx)
+    return dx

@@ -1,1 +1,219 @@
-__all__: list[str] = []
+"""softmax, log_softmax and the fused softmax cross-entropy as Numba loops.
+
+The reduced axis (length K) splits an array into (A, K, B): A the product of
+the axes before it, B of those after. Each of the A B independent lines
+``x[a, :, b]`` is handled by one ``prange`` iteration (a whole row when B = 1,
+the usual (N, K) logits), which owns its output line. Along a line, with
+m = max_k x_k (NaN if any x_k is NaN):
+
+    softmax(x)_k     = exp(x_k - m) / sum_j exp(x_j - m)
+    log_softmax(x)_k = (x_k - m) - log sum_j exp(x_j - m)
+
+Sums are accumulated in float64; outputs keep the input's dtype. Backward
+primitives take the forward's output, as in ``numpy_ref.softmax``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import Twin
+
+__all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+           "softmax_cross_entropy", "softmax_cross_entropy_backward"]
+
+
+@njit(cache=True)
+def _line_max(x, a, b):
+    """max_k x[a, k, b], NaN when any entry is NaN (as ``numpy.max``)."""
+    m = x[a, 0, b]
+    for k in range(1, x.shape[1]):
+        v = x[a, k, b]
+        if v > m or v != v:
+            m = v
+            if v != v:
+                break
+    return m
+
+
+@Twin
+def _softmax(x, y):
+    """y[a, :, b] = exp(x - m) / sum exp(x - m)."""
+    na, nk, nb = x.shape
+    for p in prange(na * nb):
+        a = p // nb
+        b = p - a * nb
+        m = float(_line_max(x, a, b))
+        total = 0.0
+        for k in range(nk):
+            e = math.exp(float(x[a, k, b]) - m)
+            y[a, k, b] = e
+            total += e
+        for k in range(nk):
+            y[a, k, b] = y[a, k, b] / total
+
+
+@Twin
+def _log_softmax(x, y):
+    """y[a, :, b] = (x - m) - log sum exp(x - m)."""
+    na, nk, nb = x.shape
+    for p in prange(na * nb):
+        a = p // nb
+        b = p - a * nb
+        m = float(_line_max(x, a, b))
+        total = 0.0
+        for k in range(nk):
+            total += math.exp(float(x[a, k, b]) - m)
+        lse = math.log(total)
+        for k in range(nk):
+            y[a, k, b] = (float(x[a, k, b]) - m) - lse
+
+
+@Twin
+def _softmax_backward(dy, y, dx):
+    """dx = y (dy - sum_k dy y)."""
+    na, nk, nb = y.shape
+    for p in prange(na * nb):
+        a = p // nb
+        b = p - a * nb
+        total = 0.0
+        for k in range(nk):
+            total += float(dy[a, k, b]) * float(y[a, k, b])
+        for k in range(nk):
+            dx[a, k, b] = y[a, k, b] * (float(dy[a, k, b]) - total)
+
+
+@Twin
+def _log_softmax_backward(dy, y, dx):
+    """dx = dy - exp(y) sum_k dy."""
+    na, nk, nb = y.shape
+    for p in prange(na * nb):
+        a = p // nb
+        b = p - a * nb
+        total = 0.0
+        for k in range(nk):
+            total += dy[a, k, b]
+        for k in range(nk):
+            dx[a, k, b] = dy[a, k, b] - math.exp(float(y[a, k, b])) * total
+
+
+@Twin
+def _softmax_cross_entropy(logits, targets, smoothing, log_probs, losses):
+    """Per row n: log_probs[n] = log_softmax(logits[n]);
+    losses[n] = (1 - eps) (-log_probs[n, t_n]) + eps mean_k (-log_probs[n, k])."""
+    n, k = logits.shape
+    for r in prange(n):
+        m = logits[r, 0]
+        for j in range(1, k):
+            v = logits[r, j]
+            if v > m or v != v:
+                m = v
+        m64 = float(m)
+        total = 0.0
+        for j in range(k):
+            total += math.exp(float(logits[r, j]) - m64)
+        lse = math.log(total)
+        row_sum = 0.0
+        for j in range(k):
+            lp = (float(logits[r, j]) - m64) - lse
+            log_probs[r, j] = lp
+            row_sum += log_probs[r, j]
+        loss = -float(log_probs[r, targets[r]])
+        if smoothing != 0.0:
+            loss = (1.0 - smoothing) * loss - smoothing * (row_sum / k)
+        losses[r] = loss
+
+
+@Twin
+def _softmax_cross_entropy_backward(log_probs, targets, smoothing, dlogits):
+    """dlogits[n] = (exp(log_probs[n]) - (1 - eps) onehot(t_n) - eps / K) / N."""
+    n, k = log_probs.shape
+    for r in prange(n):
+        for j in range(k):
+            g = math.exp(float(log_probs[r, j])) - smoothing / k
+            if j == targets[r]:
+                g -= 1.0 - smoothing
+            dlogits[r, j] = g / n
+
+
+def _lines(x: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
+    """x (contiguous) viewed as (A, K, B) around ``axis``, and the axis normalised."""
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis {axis} is out of range for an array of {x.ndim} dimensions")
+    axis %= x.ndim
+    a = int(np.prod(x.shape[:axis], dtype=np.int64))
+    return x.reshape(a, x.shape[axis], -1), axis
+
+
+def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int) -> np.ndarray:
+    """Run a line kernel on same-shape arrays viewed as (A, K, B); the result has the first one's dtype."""
+    first = np.ascontiguousarray(arrays[0])
+    rest = [np.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
+    for a in rest:
+        if a.shape != first.shape:
+            raise ValueError(f"shapes differ: {first.shape} and {a.shape}")
+    out = np.empty_like(first)
+    if first.size == 0:
+        return out
+    views = [_lines(a, axis)[0] for a in (first, *rest, out)]
+    kernel(first.size, *views)
+    return out
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """y = exp(x - m) / sum(exp(x - m)) along ``axis``, m the max along it."""
+    return _apply(_softmax, (x,), axis)
+
+
+def softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    """dx = y * (dy - sum(dy * y)) along ``axis``."""
+    return _apply(_softmax_backward, (dy, y), axis)
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """y = (x - m) - log(sum(exp(x - m))) along ``axis``."""
+    return _apply(_log_softmax, (x,), axis)
+
+
+def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    """dx = dy - exp(y) * sum(dy) along ``axis``."""
+    return _apply(_log_softmax_backward, (dy, y), axis)
+
+
+def _targets(targets: np.ndarray, n: int, k: int) -> np.ndarray:
+    """targets as a contiguous int64 (N,) array; IndexError unless every value is in [0, K)."""
+    t = np.ascontiguousarray(targets, dtype=np.int64)
+    if t.shape != (n,):
+        raise ValueError(f"targets must have shape ({n},), got {t.shape}")
+    if n and (t.min() < 0 or t.max() >= k):
+        raise IndexError(f"targets must lie in [0, {k}), got values in [{t.min()}, {t.max()}]")
+    return t
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
+                          label_smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, log_probs) for logits (N, K) and integer targets (N,) with values in [0, K).
+
+    loss = mean_n [ (1 - eps) (-lp[n, t_n]) + eps mean_k (-lp[n, k]) ] as a 0-d
+    array of the logits' dtype, lp = log_softmax(logits) (N, K).
+    """
+    logits = np.ascontiguousarray(logits)
+    n, k = logits.shape
+    t = _targets(targets, n, k)
+    log_probs = np.empty_like(logits)
+    losses = np.empty(n, dtype=np.float64)
+    _softmax_cross_entropy(logits.size, logits, t, float(label_smoothing), log_probs, losses)
+    return np.asarray(losses.mean() if n else np.nan, dtype=logits.dtype), log_probs
+
+
+def softmax_cross_entropy_backward(log_probs: np.ndarray, targets: np.ndarray,
+                                   label_smoothing: float) -> np.ndarray:
+    """dlogits = (softmax - q) / N with q = (1 - eps) onehot(t) + eps / K: the gradient of the mean loss."""
+    log_probs = np.ascontiguousarray(log_probs)
+    n, k = log_probs.shape
+    dlogits = np.empty_like(log_probs)
+    _softmax_cross_entropy_backward(log_probs.size, log_probs, _targets(targets, n, k),
+                                    float(label_smoothing), dlogits)
+    return dlogits

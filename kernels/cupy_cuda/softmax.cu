@@ -1,0 +1,122 @@
+// softmax, log_softmax and the fused softmax cross-entropy. Compiled once per
+// dtype with -Dscalar_t=float or -Dscalar_t=double.
+//
+// The reduced axis (length K) splits the array into (A, K, B); line (a, b) is
+// x[a, :, b], element k at (a K + k) B + b. One thread per line; along it, with
+// m = max_k x_k,
+//   softmax_k     = exp(x_k - m) / sum_j exp(x_j - m)
+//   log_softmax_k = (x_k - m) - log sum_j exp(x_j - m)
+// Sums are accumulated in double; outputs keep scalar_t.
+#ifndef scalar_t
+#error "compile with -Dscalar_t=float or -Dscalar_t=double"
+#endif
+
+typedef long long idx_t;
+
+#define GRID_STRIDE_LOOP(i, total) \
+    for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < (total); \
+         i += (idx_t)blockDim.x * gridDim.x)
+
+// Max along one line (stride `step` between its K entries); NaN if any entry is NaN.
+__device__ __forceinline__ double line_max(const scalar_t* x, idx_t nk, idx_t step)
+{
+    double m = (double)x[0];
+    for (idx_t k = 1; k < nk; ++k) {
+        const double v = (double)x[k * step];
+        if (v > m || v != v) m = v;
+        if (m != m) break;
+    }
+    return m;
+}
+
+extern "C" __global__ void softmax_lines(const scalar_t* __restrict__ x, scalar_t* __restrict__ y,
+                                         idx_t na, idx_t nk, idx_t nb)
+{
+    GRID_STRIDE_LOOP(line, na * nb) {
+        const idx_t start = (line / nb) * nk * nb + line % nb;
+        const double m = line_max(x + start, nk, nb);
+        double total = 0.0;
+        for (idx_t k = 0; k < nk; ++k) total += exp((double)x[start + k * nb] - m);
+        for (idx_t k = 0; k < nk; ++k) y[start + k * nb] = (scalar_t)(exp((double)x[start + k * nb] - m) / total);
+    }
+}
+
+extern "C" __global__ void log_softmax_lines(const scalar_t* __restrict__ x, scalar_t* __restrict__ y,
+                                             idx_t na, idx_t nk, idx_t nb)
+{
+    GRID_STRIDE_LOOP(line, na * nb) {
+        const idx_t start = (line / nb) * nk * nb + line % nb;
+        const double m = line_max(x + start, nk, nb);
+        double total = 0.0;
+        for (idx_t k = 0; k < nk; ++k) total += exp((double)x[start + k * nb] - m);
+        const double lse = log(total);
+        for (idx_t k = 0; k < nk; ++k) y[start + k * nb] = (scalar_t)(((double)x[start + k * nb] - m) - lse);
+    }
+}
+
+// dx = y (dy - sum_k dy y)
+extern "C" __global__ void softmax_backward_lines(const scalar_t* __restrict__ dy, const scalar_t* __restrict__ y,
+                                                  scalar_t* __restrict__ dx, idx_t na, idx_t nk, idx_t nb)
+{
+    GRID_STRIDE_LOOP(line, na * nb) {
+        const idx_t start = (line / nb) * nk * nb + line % nb;
+        double total = 0.0;
+        for (idx_t k = 0; k < nk; ++k) total += (double)dy[start + k * nb] * (double)y[start + k * nb];
+        for (idx_t k = 0; k < nk; ++k) {
+            const idx_t e = start + k * nb;
+            dx[e] = (scalar_t)((double)y[e] * ((double)dy[e] - total));
+        }
+    }
+}
+
+// dx = dy - exp(y) sum_k dy
+extern "C" __global__ void log_softmax_backward_lines(const scalar_t* __restrict__ dy, const scalar_t* __restrict__ y,
+                                                      scalar_t* __restrict__ dx, idx_t na, idx_t nk, idx_t nb)
+{
+    GRID_STRIDE_LOOP(line, na * nb) {
+        const idx_t start = (line / nb) * nk * nb + line % nb;
+        double total = 0.0;
+        for (idx_t k = 0; k < nk; ++k) total += (double)dy[start + k * nb];
+        for (idx_t k = 0; k < nk; ++k) {
+            const idx_t e = start + k * nb;
+            dx[e] = (scalar_t)((double)dy[e] - exp((double)y[e]) * total);
+        }
+    }
+}
+
+// Per row r of logits (N, K): log_probs[r] = log_softmax(logits[r]) and
+// losses[r] = (1 - eps) (-log_probs[r, t_r]) + eps mean_k (-log_probs[r, k]).
+extern "C" __global__ void softmax_cross_entropy_rows(const scalar_t* __restrict__ logits,
+                                                      const idx_t* __restrict__ targets, double smoothing,
+                                                      scalar_t* __restrict__ log_probs, double* __restrict__ losses,
+                                                      idx_t n, idx_t k)
+{
+    GRID_STRIDE_LOOP(r, n) {
+        const scalar_t* row = logits + r * k;
+        scalar_t* out = log_probs + r * k;
+        const double m = line_max(row, k, 1);
+        double total = 0.0;
+        for (idx_t j = 0; j < k; ++j) total += exp((double)row[j] - m);
+        const double lse = log(total);
+        double row_sum = 0.0;
+        for (idx_t j = 0; j < k; ++j) {
+            out[j] = (scalar_t)(((double)row[j] - m) - lse);
+            row_sum += (double)out[j];
+        }
+        double loss = -(double)out[targets[r]];
+        if (smoothing != 0.0) loss = (1.0 - smoothing) * loss - smoothing * (row_sum / (double)k);
+        losses[r] = loss;
+    }
+}
+
+// dlogits[r, j] = (exp(log_probs[r, j]) - eps / K - (1 - eps) [j == t_r]) / N
+extern "C" __global__ void softmax_cross_entropy_backward(const scalar_t* __restrict__ log_probs,
+                                                          const idx_t* __restrict__ targets, double smoothing,
+                                                          scalar_t* __restrict__ dlogits, idx_t n, idx_t k)
+{
+    GRID_STRIDE_LOOP(e, n * k) {
+        double g = exp((double)log_probs[e]) - smoothing / (double)k;
+        if (e % k == targets[e / k]) g -= 1.0 - smoothing;
+        dlogits[e] = (scalar_t)(g / (double)n);
+    }
+}

@@ -1,0 +1,98 @@
+"""Checkpoints: nested dicts of arrays and plain values in one ``.npz`` file, written atomically.
+
+A checkpoint is any tree of dicts, lists, tuples, strings, numbers, booleans, None
+and arrays (NumPy, or CuPy, copied to the host). Arrays are stored as ``.npz``
+members ``a0, a1, ...``; the tree itself, with each array replaced by a reference
+to its member, is stored as JSON in the member ``__tree__``. Nothing is pickled,
+so loading a checkpoint never runs code (``numpy.load(..., allow_pickle=False)``),
+and integers of any size (NumPy's generator states) survive exactly.
+
+Writing goes through a temporary file in the same folder, fsync'd and then renamed
+over the destination, so a crash mid-write leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .data.download import atomic_write
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
+
+_TREE = "__tree__"
+
+
+class CheckpointError(Exception):
+    """A checkpoint file is missing, unreadable or not a minicnn checkpoint."""
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """JSON-able skeleton of ``obj``; arrays go to ``arrays`` under fresh names."""
+    if isinstance(obj, (bool, str)) or obj is None:
+        return obj
+    if isinstance(obj, (int, float, np.integer, np.floating, np.bool_)):
+        value = obj.item() if isinstance(obj, np.generic) else obj
+        if isinstance(value, float) and not np.isfinite(value):
+            return {"__float__": repr(value)}
+        return value
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        name = f"a{len(arrays)}"
+        arrays[name] = np.asarray(backend.to_numpy(obj))
+        return {"__array__": name}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj) and not any(k.startswith("__") for k in obj):
+            return {k: _encode(v, arrays) for k, v in obj.items()}
+        return {"__items__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays) for v in obj]
+    raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint")
+
+
+def _decode(obj: Any, arrays: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__array__" in obj:
+        return arrays[obj["__array__"]]
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    if "__tuple__" in obj:
+        return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+    if "__items__" in obj:
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__items__"]}
+    return {k: _decode(v, arrays) for k, v in obj.items()}
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename); returns the path."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    tree = json.dumps(_encode(state, arrays))
+    with atomic_write(path) as fh:
+        np.savez(fh, **{_TREE: np.array(tree)}, **arrays)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The state stored by :func:`save_checkpoint` (arrays as host NumPy arrays)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if _TREE not in npz.files:
+                raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")
+            arrays = {name: npz[name] for name in npz.files if name != _TREE}
+            tree = json.loads(str(npz[_TREE]))
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({exc})") from exc
+    return _decode(tree, arrays)

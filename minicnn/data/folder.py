@@ -1,0 +1,74 @@
+"""Image folders: ``root/train/<class>/<image>`` and ``root/test/<class>/<image>`` (or ``val/``).
+
+Class names are the sub-folder names of ``train/``, sorted, and label ``i`` is the
+i-th name. Every image is decoded with Pillow, converted to grayscale (1 channel)
+or RGB (3 channels) and resized to ``image_size`` x ``image_size`` with bilinear
+filtering, giving uint8 NCHW arrays like the other readers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptDataset, DatasetNotFound
+
+__all__ = ["IMAGE_SUFFIXES", "load_image", "read_image_folder"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def load_image(path: str | Path, image_size: int | tuple[int, int], channels: int) -> np.ndarray:
+    """One image file as a uint8 array (channels, H, W), converted and resized."""
+    from PIL import Image, UnidentifiedImageError
+
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB")
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.BILINEAR)
+            arr = np.asarray(img, dtype=np.uint8)
+    except FileNotFoundError as exc:
+        raise DatasetNotFound(f"image file {path} does not exist") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise CorruptDataset(path, f"cannot be decoded as an image ({exc})") from exc
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def _images_by_class(split_dir: Path) -> dict[str, list[Path]]:
+    return {d.name: sorted(f for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            for d in sorted(split_dir.iterdir()) if d.is_dir()}
+
+
+def _read_split(split_dir: Path, classes: list[str], image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    found = _images_by_class(split_dir)
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise CorruptDataset(split_dir, f"has classes {unknown} that train/ does not have ({classes})")
+    files = [(path, classes.index(name)) for name, paths in found.items() for path in paths]
+    if not files:
+        raise DatasetNotFound(f"{split_dir} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class sub-folders")
+    images = np.stack([load_image(path, image_size, channels) for path, _ in files])
+    return images, np.array([label for _, label in files], dtype=np.int64)
+
+
+def read_image_folder(root: str | Path, image_size: int = 32, channels: int = 3
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """``(train_x, train_y, test_x, test_y, classes)`` from ``root/train`` and ``root/test`` (or ``root/val``)."""
+    root = Path(root)
+    layout = "root/train/<class>/<image> and root/test/<class>/<image> (or root/val/...)"
+    train_dir = root / "train"
+    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
+    if not train_dir.is_dir() or test_dir is None:
+        raise DatasetNotFound(f"image folder {root} must be laid out as {layout}; "
+                              f"found {'no' if not train_dir.is_dir() else 'no test/ or val/'} folder there")
+    classes = [name for name, paths in _images_by_class(train_dir).items() if paths]
+    if len(classes) < 2:
+        raise DatasetNotFound(f"{train_dir} needs at least two class sub-folders with images, found {classes}")
+    train_x, train_y = _read_split(train_dir, classes, image_size, channels)
+    test_x, test_y = _read_split(test_dir, classes, image_size, channels)
+    return train_x, train_y, test_x, test_y, classes

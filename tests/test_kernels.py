@@ -1,0 +1,321 @@
+"""Every kernel set against the NumPy reference, primitive by primitive.
+
+* every backend module defines every name in ``minicnn.kernels.PRIMITIVES``, with
+  the reference's argument names (the CUDA module is read as source when CuPy
+  is absent);
+* the Numba kernels (and the CUDA kernels, on a GPU) give the reference's
+  results on hypothesis-drawn shapes and geometries, in float32 and float64,
+  keeping the dtype; the Numba kernels run twice, serial and parallel twins,
+  which must agree bit for bit;
+* every CUDA source compiles with ``nvcc --ptx`` for float and double.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import shutil
+import subprocess
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minicnn import backend
+from minicnn.kernels import PRIMITIVES
+from minicnn.testing import assert_close
+from minicnn.testing import strategies as cst
+
+DTYPES = [pytest.param(np.float64, id="f64"), pytest.param(np.float32, id="f32")]
+KERNELS_DIR = os.path.dirname(os.path.dirname(inspect.getfile(backend.kernels("numpy"))))
+CUDA_DIR = os.path.join(KERNELS_DIR, "cupy_cuda")
+CUDA_SOURCES = sorted(f for f in os.listdir(CUDA_DIR) if f.endswith(".cu"))
+ref = backend.kernels("numpy")
+nb = backend.kernels("numba")
+
+
+def _cupy_unavailable() -> str | None:
+    try:
+        backend._check_available("cupy")
+    except backend.BackendUnavailable as exc:
+        return str(exc)
+    return None
+
+
+CUPY_REASON = _cupy_unavailable()
+NEEDS_GPU = [pytest.mark.gpu, pytest.mark.skipif(CUPY_REASON is not None, reason=f"cupy kernels: {CUPY_REASON}")]
+
+
+class KernelSet:
+    """Calls a backend's primitive on host arrays and returns host arrays.
+
+    For numba every call runs the serial twins and then the parallel ones and
+    asserts that the two agree bit for bit.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.module = backend.kernels(name)
+
+    def __call__(self, primitive: str, *args: Any) -> Any:
+        fn = getattr(self.module, primitive)
+        if self.name == "numba":
+            with nb.min_parallel_work(2**62):
+                serial = fn(*args)
+            with nb.min_parallel_work(0):
+                parallel = fn(*args)
+            for s, p in zip(_as_tuple(serial), _as_tuple(parallel)):
+                assert np.array_equal(s, p, equal_nan=True), f"{primitive}: parallel and serial twins differ"
+            return serial
+        with backend.use_backend(self.name):
+            out = fn(*[backend.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
+        return tuple(backend.to_numpy(o) for o in out) if isinstance(out, tuple) else backend.to_numpy(out)
+
+
+def _as_tuple(out: Any) -> tuple:
+    return out if isinstance(out, tuple) else (out,)
+
+
+@pytest.fixture(params=["numba", pytest.param("cupy", marks=NEEDS_GPU)])
+def kernels(request: pytest.FixtureRequest) -> KernelSet:
+    """The numba kernel set, and the cupy one where CuPy and a GPU are present."""
+    return KernelSet(request.param)
+
+
+def check(kernels: KernelSet, primitive: str, *args: Any, exact: bool = False) -> Any:
+    """Run ``primitive`` on the kernel set and on numpy_ref; compare shape, dtype and values of every output."""
+    got, want = _as_tuple(kernels(primitive, *args)), _as_tuple(getattr(ref, primitive)(*args))
+    assert len(got) == len(want), f"{primitive}: {len(got)} outputs, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        g, w = np.asarray(g), np.asarray(w)
+        name = f"{kernels.name}.{primitive} output {i}"
+        assert g.shape == w.shape, f"{name}: shape {g.shape} != {w.shape}"
+        assert g.dtype == w.dtype, f"{name}: dtype {g.dtype} != {w.dtype}"
+        if exact:
+            assert np.array_equal(g, w, equal_nan=True), f"{name}: not bit-equal to the reference"
+        elif w.dtype.kind != "f":
+            assert_close(g, w, 0, 0, name)
+        else:
+            nan = np.isnan(w)
+            assert np.array_equal(np.isnan(g), nan), f"{name}: NaN at different places"
+            tol = cst.tolerance(w.dtype)
+            assert_close(np.where(nan, 0, g), np.where(nan, 0, w), tol.rtol, tol.atol, name)
+    return got
+
+
+# ---- the primitive set ---------------------------------------------------------------------------
+def _parameters(fn: Callable) -> list[str]:
+    return list(inspect.signature(fn).parameters)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_module_defines_every_primitive_with_the_reference_signature(name):
+    module = backend.kernels(name)
+    missing = [p for p in PRIMITIVES if not callable(getattr(module, p, None))]
+    assert not missing, f"{module.__name__} lacks {missing}"
+    for p in PRIMITIVES:
+        assert _parameters(getattr(module, p)) == _parameters(getattr(ref, p)), p
+
+
+def test_cuda_module_source_defines_every_primitive_with_the_reference_signature():
+    """Read kernels/cupy_cuda/*.py without importing cupy: each primitive is a top-level function
+    of a family file, exported in its ``__all__`` and star-imported by the package."""
+    found: dict[str, list[str]] = {}
+    for file in sorted(os.listdir(CUDA_DIR)):
+        if not file.endswith(".py") or file == "__init__.py":
+            continue
+        with open(os.path.join(CUDA_DIR, file), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        exported: list[str] = []
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+                exported = list(ast.literal_eval(node.value))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in exported:
+                found[node.name] = [a.arg for a in node.args.args]
+    with open(os.path.join(CUDA_DIR, "__init__.py"), encoding="utf-8") as f:
+        init = ast.parse(f.read())
+    star = {n.module for n in init.body if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"}
+    assert star >= {"activation", "conv", "norm", "pool", "softmax"}
+    assert [p for p in PRIMITIVES if p not in found] == []
+    for p in PRIMITIVES:
+        assert found[p] == _parameters(getattr(ref, p)), p
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(CUPY_REASON is not None, reason=f"cupy kernels: {CUPY_REASON}")
+def test_cuda_module_imports_and_defines_every_primitive():
+    module = backend.kernels("cupy")
+    assert [p for p in PRIMITIVES if not callable(getattr(module, p, None))] == []
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA toolkit) is not installed")
+@pytest.mark.parametrize("ctype", ["float", "double"])
+@pytest.mark.parametrize("source", CUDA_SOURCES)
+def test_cuda_source_compiles_with_nvcc(source, ctype, tmp_path):
+    result = subprocess.run(["nvcc", "--ptx", f"-Dscalar_t={ctype}", os.path.join(CUDA_DIR, source),
+                             "-o", str(tmp_path / "out.ptx")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ptx = (tmp_path / "out.ptx").read_text()
+    assert ".entry" in ptx and (".f64" in ptx if ctype == "double" else ".f32" in ptx)
+
+
+# ---- conv ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(g=cst.conv_geometry(max_batch=3, max_channels=4, max_size=10), seed=cst.seeds())
+def test_im2col_and_col2im_match_reference(kernels, dtype, g, seed):
+    """Same entries, same order of additions: bit-equal to the reference."""
+    geom = (*g.kernel, g.stride, g.padding, g.dilation)
+    x = cst.arrays(g.x_shape, dtype, seed)
+    cols = check(kernels, "im2col", x, *geom, exact=True)[0]
+    check(kernels, "col2im", cst.arrays(cols.shape, dtype, seed + 1), g.x_shape, *geom, exact=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, padding, dilation", [
+    ((3, 2, 7, 7), (3, 3), (1, 1), (1, 1)),      # the "same" 3x3 of fashion-ref
+    ((2, 3, 5, 9), (5, 5), (2, 2), (1, 1)),
+    ((2, 2, 6, 8), (3, 3), (2, 2), (2, 2)),      # dilated
+    ((2, 3, 4, 4), (1, 1), (0, 0), (1, 1)),
+    ((1, 2, 6, 5), (3, 3), (0, 1), (1, 1)),      # same width, shrinking height
+    ((1, 1, 2, 3), (5, 3), (2, 1), (1, 1)),      # kernel taller than the image
+])
+def test_im2col_and_col2im_same_padding_path_match_reference(kernels, dtype, x_shape, kernel, padding, dilation):
+    """Stride 1 with W_out == W takes the shifted-plane loops: bit-equal to the reference too."""
+    geom = (*kernel, (1, 1), padding, dilation)
+    cols = check(kernels, "im2col", cst.arrays(x_shape, dtype, 1), *geom, exact=True)[0]
+    check(kernels, "col2im", cst.arrays(cols.shape, dtype, 2), x_shape, *geom, exact=True)
+
+
+# ---- pooling -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(g=cst.pool_geometry(max_batch=3, max_channels=4, max_size=10), ties=st.booleans(), seed=cst.seeds())
+def test_pooling_matches_reference(kernels, dtype, g, ties, seed):
+    """Max pooling (values and the first argmax, also among ties) is exact; backward and average within tolerance."""
+    x = cst.arrays(g.x_shape, dtype, seed)
+    if ties:
+        x = np.round(x).astype(dtype)
+    out, argmax = check(kernels, "max_pool2d", x, g.kernel, g.stride, g.padding, exact=True)
+    dout = cst.arrays(out.shape, dtype, seed + 1)
+    check(kernels, "max_pool2d_backward", dout, argmax, g.x_shape)
+    check(kernels, "avg_pool2d", x, g.kernel, g.stride, g.padding)
+    check(kernels, "avg_pool2d_backward", dout, g.x_shape, g.kernel, g.stride, g.padding)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape", [(3, 2, 7, 6), (2, 3, 8, 8), (1, 1, 2, 3)])
+def test_max_pool_2x2_stride_2_path_matches_reference(kernels, dtype, x_shape):
+    """The unrolled 2x2 / stride 2 kernel, on odd sizes (a row or column left over) and with ties."""
+    x = np.round(cst.arrays(x_shape, dtype, 4)).astype(dtype)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    check(kernels, "max_pool2d_backward", cst.arrays(out.shape, dtype, 5), argmax, x_shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_propagates_nan_and_keeps_the_first_of_ties(kernels, dtype):
+    x = np.array([[[[1, 3, 3, 0], [3, 2, np.nan, 5], [0, 0, 0, 0], [-1, -2, -3, -4]]]], dtype)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    assert np.isnan(out[0, 0, 0, 1]) and argmax[0, 0, 0, 1] == 6
+    assert out[0, 0, 0, 0] == 3 and argmax[0, 0, 0, 0] == 1
+    assert out[0, 0, 1, 0] == 0 and argmax[0, 0, 1, 0] == 8
+    check(kernels, "max_pool2d", x, (3, 3), (1, 1), (1, 1), exact=True)
+
+
+def test_pooling_rejects_padding_larger_than_half_the_kernel():
+    with pytest.raises(ValueError, match="half the kernel"):
+        nb.max_pool2d(np.zeros((1, 1, 4, 4)), (2, 2), (2, 2), (2, 0))
+
+
+# ---- activations ---------------------------------------------------------------------------------
+def _prelu_weight(x: np.ndarray, shared: bool) -> np.ndarray:
+    c = 1 if shared or x.ndim < 2 else x.shape[1]
+    return np.linspace(-0.5, 0.75, c).astype(x.dtype)
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray, np.ndarray, bool], tuple]] = {
+    "relu": lambda x, dy, s: (x,),
+    "relu_backward": lambda x, dy, s: (dy, ref.relu(x)),
+    "leaky_relu": lambda x, dy, s: (x, 0.03),
+    "leaky_relu_backward": lambda x, dy, s: (dy, x, 0.03),
+    "elu": lambda x, dy, s: (x, 0.7),
+    "elu_backward": lambda x, dy, s: (dy, x, ref.elu(x, 0.7), 0.7),
+    "prelu": lambda x, dy, s: (x, _prelu_weight(x, s)),
+    "prelu_backward": lambda x, dy, s: (dy, x, _prelu_weight(x, s)),
+    "sigmoid": lambda x, dy, s: (x,),
+    "sigmoid_backward": lambda x, dy, s: (dy, ref.sigmoid(x)),
+    "tanh": lambda x, dy, s: (x,),
+    "tanh_backward": lambda x, dy, s: (dy, ref.tanh(x)),
+    "softplus": lambda x, dy, s: (x, 1.5, 4.0),
+    "softplus_backward": lambda x, dy, s: (dy, x, 1.5, 4.0),
+    "gelu": lambda x, dy, s: (x,),
+    "gelu_backward": lambda x, dy, s: (dy, x),
+}
+
+
+def test_activation_table_covers_every_activation_primitive():
+    assert set(ACTIVATIONS) == set(ref.activation.__all__) & set(PRIMITIVES)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("primitive", sorted(ACTIVATIONS))
+@given(shape=cst.shapes(min_dims=2, max_dims=4, max_side=7), shared=st.booleans(), seed=cst.seeds())
+def test_activations_match_reference(kernels, primitive, dtype, shape, shared, seed):
+    """x spans both sides of every switch (|x| up to ~15) and holds exact zeros, the kinks."""
+    x = cst.arrays(shape, dtype, seed, scale=4.0)
+    x.reshape(-1)[::5] = 0
+    dy = cst.arrays(shape, dtype, seed + 1)
+    check(kernels, primitive, *ACTIVATIONS[primitive](x, dy, shared))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("primitive", ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "gelu", "prelu"])
+def test_activations_propagate_nan_and_handle_extremes(kernels, primitive, dtype):
+    x = np.array([[np.nan, 0.0, -0.0, 1e-30, -1e-30, 80.0, -80.0, 1e4, -1e4]], dtype)
+    check(kernels, primitive, *ACTIVATIONS[primitive](x, np.ones_like(x), True))
+
+
+# ---- softmax -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(shape=cst.shapes(min_dims=1, max_dims=4, max_side=6), data=st.data(), seed=cst.seeds())
+def test_softmax_family_matches_reference(kernels, dtype, shape, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    x = cst.arrays(shape, dtype, seed, scale=3.0)
+    dy = cst.arrays(shape, dtype, seed + 1)
+    y = check(kernels, "softmax", x, axis)[0]
+    check(kernels, "softmax_backward", dy, y, axis)
+    ly = check(kernels, "log_softmax", x, axis)[0]
+    check(kernels, "log_softmax_backward", dy, ly, axis)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(n=st.integers(1, 9), k=st.integers(1, 8), smoothing=st.sampled_from([0.0, 0.1, 1.0]),
+       scale=st.sampled_from([1.0, 30.0]), seed=cst.seeds())
+def test_softmax_cross_entropy_matches_reference(kernels, dtype, n, k, smoothing, scale, seed):
+    logits = cst.arrays((n, k), dtype, seed, scale=scale)
+    targets = np.random.default_rng(seed).integers(0, k, n)
+    loss, log_probs = check(kernels, "softmax_cross_entropy", logits, targets, smoothing)
+    assert loss.shape == ()
+    check(kernels, "softmax_cross_entropy_backward", log_probs, targets, smoothing)
+
+
+@pytest.mark.parametrize("bad", [[0, 3], [-1, 0]])
+def test_softmax_cross_entropy_rejects_targets_outside_the_classes(bad):
+    with pytest.raises(IndexError, match=r"\[0, 3\)"):
+        nb.softmax_cross_entropy(np.zeros((2, 3)), np.array(bad), 0.0)
+    with pytest.raises(IndexError, match=r"\[0, 3\)"):
+        nb.softmax_cross_entropy_backward(np.zeros((2, 3)), np.array(bad), 0.0)
+
+
+# ---- batch norm ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(n=st.integers(1, 6), c=st.integers(1, 5), length=st.integers(1, 12), offset=st.sampled_from([0.0, 20.0]),
+       seed=cst.seeds())
+def test_batch_norm_matches_reference(kernels, dtype, n, c, length, offset, seed):
+    """Per-channel statistics over N and L; an offset mean checks the two-pass variance."""
+    x = (cst.arrays((n, c, length), np.float64, seed) + offset).astype(dtype)
+    gamma = cst.arrays((c,), dtype, seed + 1)
+    beta = cst.arrays((c,), dtype, seed + 2)
+    _, mean, _, inv_std = check(kernels, "batch_norm_train", x, gamma, beta, 1e-5)
+    check(kernels, "batch_norm_backward", cst.arrays(x.shape, dtype, seed + 3), x, mean, inv_std, gamma)

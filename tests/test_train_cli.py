@@ -1,0 +1,340 @@
+"""``python -m minicnn.train``: end to end, exact resume, Ctrl-C, non-finite loss, transfer, errors;
+plus the schedules, the metrics and ``python -m minicnn.predict``."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from datafiles import (labelled_images, make_cifar_tarball, make_idx_dataset, make_image_folder,
+                       shared_datasets)
+from minicnn import nn
+from minicnn import train as T
+from minicnn.checkpoint import load_checkpoint, save_checkpoint
+from minicnn.models import MODELS
+from minicnn.models.zoo import _with_head
+from minicnn.predict import main as predict_main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A data folder whose fashion_mnist/ holds 240 + 60 small synthetic IDX images."""
+    root = tmp_path_factory.mktemp("data")
+    make_idx_dataset(root / "fashion_mnist", n_train=240, n_test=60)
+    return root
+
+
+def _train(args: list[str], capsys) -> tuple[int, str, str]:
+    code = T.main([*args, "--backend", "numpy", "--no-progress"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _tiny_dropout(input_shape, num_classes):
+    """Conv (stride 2), BatchNorm, ReLU, Dropout, Linear: every kind of state a resume must restore."""
+    features = [nn.Conv2d(input_shape[0], 4, 3, stride=2), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.3)]
+    return _with_head(features, input_shape, lambda f: [nn.Linear(f, num_classes)])
+
+
+class _LossHook:
+    """Patches CrossEntropyLoss.forward to act on its N-th call (training and evaluation calls alike)."""
+
+    def __init__(self, monkeypatch, at: int, action: str) -> None:
+        self.calls, self.at, self.action = 0, at, action
+        original = nn.CrossEntropyLoss.forward
+
+        def forward(loss_self, logits, targets):
+            self.calls += 1
+            value = original(loss_self, logits, targets)
+            if self.calls == self.at and self.action == "sigint":
+                os.kill(os.getpid(), signal.SIGINT)
+            if self.calls >= self.at and self.action == "nan":
+                return float("nan")
+            return value
+
+        monkeypatch.setattr(nn.CrossEntropyLoss, "forward", forward)
+
+
+# ---- units --------------------------------------------------------------------------------------------
+
+
+def test_learning_rate_schedules():
+    lr = T.learning_rate
+    kw = dict(total_steps=100, steps_per_epoch=10)
+    assert lr(0, 0.1, "none", **kw) == lr(99, 0.1, "none", **kw) == 0.1
+    assert [lr(s, 0.1, "none", warmup_epochs=1, **kw) for s in (0, 4, 9, 10)] == pytest.approx([0.01, 0.05, 0.1, 0.1])
+    assert [lr(s, 1.0, "step", step_size=3, gamma=0.5, **kw) for s in (0, 29, 30, 60, 99)] == [1, 1, 0.5, 0.25, 0.125]
+    assert lr(0, 0.2, "cosine", **kw) == 0.2 and lr(50, 0.2, "cosine", **kw) == pytest.approx(0.1)
+    assert lr(100, 0.2, "cosine", **kw) == pytest.approx(0.0, abs=1e-12)
+    assert lr(20, 0.2, "cosine", warmup_epochs=2, **kw) == 0.2
+    assert lr(60, 0.2, "cosine", warmup_epochs=2, **kw) == pytest.approx(0.1)
+    one = [lr(s, 1.0, "onecycle", **kw) for s in range(101)]
+    assert one[0] == pytest.approx(1 / 25) and max(one) == one[30] == 1.0 and one[100] == pytest.approx(1 / 25e4)
+    assert all(a <= b for a, b in zip(one[:30], one[1:31])) and all(a >= b for a, b in zip(one[30:], one[31:]))
+    assert lr(10, 1.0, "onecycle", warmup_epochs=1, **kw) == 1.0
+    with pytest.raises(ValueError, match="unknown schedule"):
+        lr(0, 1.0, "exp", **kw)
+
+
+def test_classification_metrics_by_hand():
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2])
+    m = T.classification_metrics(y_true, y_pred, ["a", "b", "c", "d"])
+    assert m["confusion_matrix"] == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["per_class"]["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1": pytest.approx(0.8),
+                                   "support": 3}
+    assert m["per_class"]["b"]["precision"] == 0.5 and m["per_class"]["b"]["recall"] == 0.5
+    assert m["per_class"]["c"]["f1"] == pytest.approx(2 / 3)
+    assert m["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)     # "d" never occurs: left out of the mean
+    table = T.format_metrics_table(m)
+    assert "macro F1" in table and "confusion matrix" in table
+
+
+# ---- end to end on the real data ----------------------------------------------------------------------------
+
+
+@pytest.mark.data
+def test_end_to_end_on_shared_fashion_mnist(tmp_path):
+    root = shared_datasets()
+    if root is None:
+        pytest.skip("real data not found: set MINICNN_DATA or provide ../shared/datasets/fashion_mnist")
+    out = tmp_path / "run"
+    env = {**os.environ, "MINICNN_DATA": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "minicnn.train", "fashion_mnist", "--backend", "numpy",
+                           "--limit-train", "800", "--limit-test", "300", "--epochs", "2", "--out", str(out)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 2/2" in proc.stdout and "Ankle boot" in proc.stdout and "macro F1" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].startswith("fashion_mnist compact_cnn: test accuracy")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert isinstance(metrics["test_accuracy"], float) and metrics["test_accuracy"] > 0.5   # chance is 0.1
+    assert isinstance(metrics["test_loss"], float) and metrics["epochs"] == 2
+    assert metrics["train_images_per_s"] > 0
+    assert set(metrics["per_class"]) == {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                         "Sneaker", "Bag", "Ankle boot"}
+    cm = np.array(metrics["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == 300
+    assert np.trace(cm) / 300 == pytest.approx(metrics["test_accuracy"])
+    assert (out / "curves.png").read_bytes()[:8] == PNG and (out / "confusion.png").read_bytes()[:8] == PNG
+    ckpt = load_checkpoint(out / "checkpoint.npz")
+    assert ckpt["position"] == {"epoch": 2, "batch": 0, "step": 2 * math.ceil(720 / 64)}
+    assert len(ckpt["history"]) == 2
+
+
+# ---- resume, Ctrl-C, non-finite loss ---------------------------------------------------------------------------
+
+
+def test_resume_after_any_stop_equals_uninterrupted_run(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(MODELS, "tiny_dropout", _tiny_dropout)
+    common = ["fashion_mnist", "--data-dir", str(data_dir), "--model", "tiny_dropout", "--epochs", "2",
+              "--limit-train", "200", "--val-split", "0.2", "--batch-size", "32", "--crop-padding", "2", "--hflip",
+              "--seed", "11"]
+    assert _train([*common, "--out", str(tmp_path / "a")], capsys)[0] == 0
+    reference = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    # 5 training batches and 1 validation batch per epoch: call 3 is mid-epoch, call 6 is the validation
+    for name, call, position in (("b", 3, (0, 3)), ("c", 6, (1, 0))):
+        with monkeypatch.context() as patch:
+            _LossHook(patch, call, "sigint")
+            code, _, err = _train([*common, "--out", str(tmp_path / name)], capsys)
+        assert code == 130 and "checkpoint saved to" in err, err
+        saved = load_checkpoint(tmp_path / name / "checkpoint.npz")
+        assert (saved["position"]["epoch"], saved["position"]["batch"]) == position
+        code, out, _ = _train(["fashion_mnist", "--resume", str(tmp_path / name / "checkpoint.npz")], capsys)
+        assert code == 0 and "resumed at epoch" in out
+        final = load_checkpoint(tmp_path / name / "checkpoint.npz")
+        for key, value in reference["model"].items():
+            assert np.array_equal(final["model"][key], value), f"{name}: {key} differs from the uninterrupted run"
+        for key, state in reference["optimizer"]["state"].items():
+            for field, value in state.items():
+                assert np.array_equal(final["optimizer"]["state"][key][field], value), f"{name}: {key}.{field}"
+        assert [h["train_loss"] for h in final["history"]] == [h["train_loss"] for h in reference["history"]]
+        assert [h["val_acc"] for h in final["history"]] == [h["val_acc"] for h in reference["history"]]
+        assert json.loads((tmp_path / name / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_resume_rejects_changed_settings_but_may_extend(data_dir, tmp_path, capsys):
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "64", "--limit-test", "20",
+            "--epochs", "1", "--out", str(tmp_path)]
+    assert _train(args, capsys)[0] == 0
+    ckpt = str(tmp_path / "checkpoint.npz")
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--resume", ckpt, "--lr", "0.1"], capsys)
+    assert code == 2 and "--lr 0.1 (the checkpoint has 0.003)" in err
+    code, _, err = _train(["mnist", "--data-dir", str(data_dir), "--resume", ckpt], capsys)
+    assert code == 2 and "was trained on 'fashion_mnist'" in err
+    code, out, _ = _train(["fashion_mnist", "--data-dir", str(data_dir), "--resume", ckpt, "--epochs", "2"], capsys)
+    assert code == 0 and "epoch 2/2" in out and load_checkpoint(ckpt)["position"]["epoch"] == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(data_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "minicnn.train", "fashion_mnist", "--data-dir", str(data_dir),
+                             "--backend", "numpy", "--epochs", "300", "--limit-train", "96", "--val-split", "0",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.npz").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "checkpoint saved to" in stderr and "--resume" in stderr and "Traceback" not in stderr + stdout
+    saved = load_checkpoint(out / "checkpoint.npz")
+    assert saved["position"]["epoch"] >= 1 and len(saved["history"]) == saved["position"]["epoch"]
+    assert saved["position"]["epoch"] < 300 and not (out / "metrics.json").exists()
+
+
+def test_nonfinite_loss_names_the_step_and_keeps_last_good_checkpoint(data_dir, tmp_path, capsys, monkeypatch):
+    _LossHook(monkeypatch, 7, "nan")                    # 5 batches per epoch: epoch 2, batch 2, step 7
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "160", "--val-split", "0",
+                           "--batch-size", "32", "--epochs", "3", "--out", str(tmp_path)], capsys)
+    assert code == 1
+    assert "the training loss became nan at step 7 (epoch 2, batch 2" in err and "Traceback" not in err
+    assert f"the last good checkpoint, {tmp_path / 'checkpoint.npz'} (after epoch 1), is kept" in err
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert saved["position"] == {"epoch": 1, "batch": 0, "step": 5}
+    assert all(np.isfinite(v).all() for v in saved["model"].values() if v.dtype.kind == "f")
+
+
+# ---- errors with exit status 2 -------------------------------------------------------------------------------
+
+
+def test_missing_dataset_exits_2_without_traceback(tmp_path):
+    env = {**os.environ, "MINICNN_MIRRORS": (tmp_path / "no-mirror").as_uri() + "/"}
+    env.pop("MINICNN_DATA", None)
+    proc = subprocess.run([sys.executable, "-m", "minicnn.train", "mnist", "--data-dir", str(tmp_path / "d"),
+                           "--backend", "numpy"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and str(tmp_path / "d" / "mnist") in lines[0] and "--data-dir" in lines[0]
+
+
+def test_corrupt_file_exits_2_naming_it(data_dir, tmp_path, capsys):
+    bad = tmp_path / "fashion_mnist"
+    bad.mkdir()
+    for f in (data_dir / "fashion_mnist").iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    target = bad / "train-images-idx3-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:-50])
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(tmp_path)], capsys)
+    assert code == 2 and err.startswith(f"error: {target}: truncated gzip stream")
+
+
+def test_bad_options_exit_2(data_dir, capsys):
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--val-split", "1.5", "--epochs", "0"], capsys)
+    assert code == 2 and "--epochs must be >= 1, got 0" in err and "--val-split must be in [0, 1), got 1.5" in err
+
+
+def test_unavailable_backend_exits_2(data_dir, capsys):
+    from minicnn.backend import is_available
+    if is_available("cupy"):
+        pytest.skip("cupy is usable here")
+    code = T.main(["fashion_mnist", "--data-dir", str(data_dir), "--backend", "cupy"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: backend 'cupy'") and len(err.strip().splitlines()) == 1
+
+
+# ---- transfer from PyTorch ---------------------------------------------------------------------------------------
+
+
+def _torch_compact(width2: int = 32) -> torch.nn.Sequential:
+    N = torch.nn
+    torch.manual_seed(0)
+    return N.Sequential(N.Conv2d(1, 16, 3, padding=1, bias=False), N.BatchNorm2d(16), N.ReLU(), N.MaxPool2d(2),
+                        N.Conv2d(16, width2, 3, padding=1, bias=False), N.BatchNorm2d(width2), N.ReLU(),
+                        N.MaxPool2d(2), N.Flatten(), N.Linear(width2 * 49, 10))
+
+
+@pytest.mark.parametrize("whole_module", [False, True], ids=["state_dict", "module"])
+def test_init_from_pytorch_with_frozen_features(data_dir, tmp_path, capsys, whole_module):
+    ref = _torch_compact()
+    with torch.no_grad():
+        ref[1].running_mean.fill_(0.25)
+    torch.save(ref if whole_module else ref.state_dict(), tmp_path / "w.pt")
+    code, out, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--init-from", str(tmp_path / "w.pt"),
+                             "--freeze-features", "--epochs", "1", "--limit-train", "64", "--limit-test", "20",
+                             "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert "features frozen" in out
+    got = load_checkpoint(tmp_path / "o" / "checkpoint.npz")["model"]
+    want = {k: v.numpy() for k, v in ref.state_dict().items()}
+    for key in ("0.weight", "1.weight", "1.running_mean", "1.running_var", "4.weight", "5.bias"):
+        assert np.array_equal(got[key], want[key]), f"{key} changed although the features are frozen"
+    assert not np.array_equal(got["9.weight"], want["9.weight"])
+
+
+def test_init_from_mismatch_lists_keys_and_shapes(data_dir, tmp_path, capsys):
+    sd = _torch_compact(width2=8).state_dict()
+    sd["extra.weight"] = torch.zeros(2)
+    del sd["0.weight"]
+    torch.save(sd, tmp_path / "w.pt")
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--init-from", str(tmp_path / "w.pt")], capsys)
+    assert code == 2
+    assert "missing keys ['0.weight']" in err and "unexpected keys ['extra.weight']" in err
+    assert "4.weight: model (32, 16, 3, 3), file (8, 16, 3, 3)" in err and "9.weight: model (10, 1568), file (10, 392)" in err
+
+
+def test_init_from_without_torch_is_a_clear_message(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--init-from", str(tmp_path / "w.pt")], capsys)
+    assert code == 2 and "needs PyTorch to read the file: pip install torch" in err
+
+
+# ---- image folders, default output folder, predict -------------------------------------------------------------
+
+
+def test_image_folder_run_default_out_and_predict(tmp_path, capsys, monkeypatch):
+    root = make_image_folder(tmp_path / "pets", classes=("ant", "bee", "cow"), per_class=4, size=(16, 16))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _train([str(root), "--image-size", "12", "--epochs", "2", "--batch-size", "4",
+                             "--val-split", "0.25"], capsys)
+    assert code == 0, err
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("pets-")
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert list(metrics["per_class"]) == ["ant", "bee", "cow"] and metrics["config"]["input_shape"] == [3, 12, 12]
+    assert predict_main([str(runs[0] / "checkpoint.npz"), str(root / "test" / "cow" / "0.jpg"),
+                         str(root / "train" / "ant" / "1.png")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "0.jpg" in lines[0] and "1.png" in lines[1]
+    shares = [float(tok.rstrip("%")) for tok in lines[0].split() if tok.endswith("%")]
+    assert len(shares) == 3 and shares == sorted(shares, reverse=True) and sum(shares) <= 100.01
+
+
+def test_cifar10_default_recipe_runs(tmp_path, capsys):
+    make_cifar_tarball(tmp_path / "cifar10" / "cifar-10-python.tar.gz", n=8)
+    code, out, err = _train(["cifar10", "--data-dir", str(tmp_path), "--epochs", "1", "--batch-size", "16",
+                             "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert "resnet_small" in out and "adamw" in out and "airplane" in out
+    config = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert (config["crop_padding"], config["hflip"], config["input_shape"]) == (4, True, [3, 32, 32])
+    assert len(config["mean"]) == 3
+
+
+def test_predict_errors(tmp_path, capsys):
+    save_checkpoint(tmp_path / "c.npz", {"format": "something else"})
+    img = tmp_path / "x.png"
+    from PIL import Image
+    Image.fromarray(labelled_images(1, 0)[0][0]).save(img)
+    assert predict_main([str(tmp_path / "c.npz"), str(img)]) == 2
+    assert "not a checkpoint written by minicnn.train" in capsys.readouterr().err
+    assert predict_main([str(tmp_path / "missing.npz"), str(img)]) == 2
+    assert "does not exist" in capsys.readouterr().err
