@@ -92,8 +92,8 @@ def make_image_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog"), per
 
 
 def shared_datasets() -> Path | None:
-    """The real datasets folder: $MINICNN_DATA if it holds fashion_mnist/, else ../shared/datasets."""
+    """The real datasets folder (absolute): $MINICNN_DATA if it holds fashion_mnist/, else ../shared/datasets."""
     for candidate in (os.environ.get("MINICNN_DATA"), REPO.parent / "shared" / "datasets"):
         if candidate and (Path(candidate) / "fashion_mnist" / IDX_NAMES[0]).is_file():
-            return Path(candidate)
+            return Path(candidate).resolve()
     return None
