@@ -14,7 +14,10 @@ Conventions shared by all primitives
 * Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``.
 * ``im2col`` rows are ordered ``c * k_h * k_w + i * k_w + j`` (channel, kernel
   row, kernel column) and columns ``oh * W_out + ow``, so an OIHW weight reshaped
-  to ``(C_out, C * k_h * k_w)`` multiplies it directly.
+  to ``(C_out, C * k_h * k_w)`` multiplies it directly. The values are those of
+  ``torch.nn.functional.unfold``; the CPU backends store them channel-major (the
+  result is the transposed view of a contiguous ``(C*kh*kw, N, Ho*Wo)`` array,
+  so one GEMM covers every image), and ``col2im`` accepts columns of any strides.
 * Backward primitives never modify their inputs.
 
 The primitive set

@@ -4,6 +4,11 @@ Notation: x is (N, C, H, W); the kernel is k_h x k_w with stride s, padding p an
 dilation d; the output plane is H_out x W_out (see ``minicnn.kernels``); kernel
 offset (i, j) feeds column row ``r = c k_h k_w + i k_w + j``.
 
+Column storage is channel-major: the buffer is (C k_h k_w, N, H_out W_out) and
+:func:`im2col` returns its (N, C k_h k_w, H_out W_out) transposed view (see
+``minicnn.kernels``), so a convolution multiplies every image's columns in one
+GEMM. The loops below index that buffer as ``cols[r, n, q]``.
+
 Two loop nests compute the same maps:
 
 * the general one works row by row: for kernel column j the output columns that
@@ -13,7 +18,7 @@ Two loop nests compute the same maps:
 * the "same" one (stride 1 and W_out == W, e.g. 3x3 with padding 1) uses that
   column row r is then the flat plane SHIFTED by
   ``delta = (i d_h - p_h) W + (j d_w - p_w)``:
-  ``cols[n, r, q] = x[n, c].flat[q + delta]``, except in the padding columns.
+  ``cols[r, n, q] = x[n, c].flat[q + delta]``, except in the padding columns.
   One long contiguous loop per (n, c, i, j) then replaces H_out short ones, which
   matters for 28- and 14-wide images: LLVM only vectorises loops long enough.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..buffers import empty
 from . import U, Twin
 
 __all__ = ["im2col", "col2im"]
@@ -50,7 +56,7 @@ def _valid_range(offset: int, stride: int, size: int, count: int) -> tuple[int, 
 
 @Twin
 def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
-    """cols[n, r, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w], row by row."""
+    """cols[r, n, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w], row by row."""
     n, c, h, w = x.shape
     for p in prange(n * c):
         b = p // c
@@ -65,23 +71,23 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
                     base = oh * wo
                     if ih < 0 or ih >= h:
                         for ow in range(wo):
-                            cols[b, r, U(base + ow)] = 0
+                            cols[r, b, U(base + ow)] = 0
                         continue
                     for ow in range(lo):
-                        cols[b, r, U(base + ow)] = 0
+                        cols[r, b, U(base + ow)] = 0
                     if sw == 1:
                         for ow in range(lo, hi):
-                            cols[b, r, U(base + ow)] = x[b, ch, ih, U(ow + off)]
+                            cols[r, b, U(base + ow)] = x[b, ch, ih, U(ow + off)]
                     else:
                         for ow in range(lo, hi):
-                            cols[b, r, U(base + ow)] = x[b, ch, ih, U(ow * sw + off)]
+                            cols[r, b, U(base + ow)] = x[b, ch, ih, U(ow * sw + off)]
                     for ow in range(hi, wo):
-                        cols[b, r, U(base + ow)] = 0
+                        cols[r, b, U(base + ow)] = 0
 
 
 @Twin
 def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
-    """Stride 1, W_out == W: cols[n, r, q] = x[n, c, q + delta] (x as (N, C, H W)), then zero what reads padding."""
+    """Stride 1, W_out == W: cols[r, n, q] = x[n, c, q + delta] (x as (N, C, H W)), then zero what reads padding."""
     n, c, hw = x.shape
     h = hw // w
     for p in prange(n * c):
@@ -96,16 +102,16 @@ def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
                 lo, hi = _valid_range(off, 1, w, w)
                 delta = (i * dh - ph) * w + off
                 for q in range(oh_lo * w):
-                    cols[b, r, U(q)] = 0
+                    cols[r, b, U(q)] = 0
                 for q in range(max(oh_lo * w, -delta), min(oh_hi * w, hw - delta)):
-                    cols[b, r, U(q)] = x[b, ch, U(q + delta)]
+                    cols[r, b, U(q)] = x[b, ch, U(q + delta)]
                 for oh in range(oh_lo, oh_hi):
                     for ow in range(lo):
-                        cols[b, r, U(oh * w + ow)] = 0
+                        cols[r, b, U(oh * w + ow)] = 0
                     for ow in range(hi, w):
-                        cols[b, r, U(oh * w + ow)] = 0
+                        cols[r, b, U(oh * w + ow)] = 0
                 for q in range(oh_hi * w, ho * w):
-                    cols[b, r, U(q)] = 0
+                    cols[r, b, U(q)] = 0
 
 
 @Twin
@@ -134,15 +140,15 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
                     lo, hi = _valid_range(off, sw, w, wo)
                     if sw == 1:
                         for ow in range(lo, hi):
-                            dx[b, ch, hh, U(ow + off)] += cols[b, r, U(base + ow)]
+                            dx[b, ch, hh, U(ow + off)] += cols[r, b, U(base + ow)]
                     else:
                         for ow in range(lo, hi):
-                            dx[b, ch, hh, U(ow * sw + off)] += cols[b, r, U(base + ow)]
+                            dx[b, ch, hh, U(ow * sw + off)] += cols[r, b, U(base + ow)]
 
 
 @Twin
 def _col2im_same(cols, w, kh, kw, ph, pw, dh, dw, ho, dx):
-    """Stride 1, W_out == W: dx[n, c, q] += cols[n, r, q - delta] (dx as (N, C, H W)) where column q % W is inside."""
+    """Stride 1, W_out == W: dx[n, c, q] += cols[r, n, q - delta] (dx as (N, C, H W)) where column q % W is inside."""
     n, c, hw = dx.shape
     h = hw // w
     keep = np.zeros((kw, hw), np.bool_)     # keep[j, q]: image column q % W reads inside for offset j
@@ -163,27 +169,34 @@ def _col2im_same(cols, w, kh, kw, ph, pw, dh, dw, ho, dx):
                 delta = (i * dh - ph) * w + j * dw - pw
                 for q in range(max(h_lo * w, delta), min(h_hi * w, ho * w + delta)):
                     if keep[j, U(q)]:
-                        dx[b, ch, U(q)] += cols[b, r, U(q - delta)]
+                        dx[b, ch, U(q)] += cols[r, b, U(q - delta)]
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """Columns (N, C k_h k_w, H_out W_out) of every receptive field; padding reads as 0."""
+    """Columns (N, C k_h k_w, H_out W_out) of every receptive field; padding reads as 0.
+
+    The result is the transposed view of a contiguous (C k_h k_w, N, H_out W_out) buffer.
+    """
     x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    cols = np.empty((n, c * kh * kw, ho * wo), dtype=x.dtype)
+    cols = empty((c * kh * kw, n, ho * wo), x.dtype)
     if sh == 1 and sw == 1 and wo == w:
         _im2col_same(cols.size, x.reshape(n, c, h * w), w, kh, kw, ph, pw, dh, dw, ho, cols)
     else:
         _im2col(cols.size, x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
-    return cols
+    return cols.transpose(1, 0, 2)
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair, padding: Pair,
            dilation: Pair) -> np.ndarray:
-    """The adjoint of :func:`im2col` (N, C, H, W): every column entry is added to the pixel it was read from."""
-    cols = np.ascontiguousarray(cols)
+    """The adjoint of :func:`im2col` (N, C, H, W): every column entry is added to the pixel it was read from.
+
+    ``cols`` (N, C k_h k_w, H_out W_out) may have any strides; the channel-major
+    view :func:`im2col` returns is read without a copy.
+    """
+    cols = np.ascontiguousarray(cols.transpose(1, 0, 2))
     n, c, h, w = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..buffers import empty
+
 __all__ = ["im2col", "col2im", "windows", "out_size"]
 
 Pair = tuple[int, int]
@@ -40,10 +42,18 @@ def windows(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilati
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair,
            dilation: Pair) -> np.ndarray:
-    """cols[n, c*k_h*k_w + i*k_w + j, oh*W_out + ow] = x_pad[n, c, oh*s_h + i*d_h, ow*s_w + j*d_w]."""
+    """cols[n, c*k_h*k_w + i*k_w + j, oh*W_out + ow] = x_pad[n, c, oh*s_h + i*d_h, ow*s_w + j*d_w].
+
+    One copy of the window view, made channel-major: the result is the
+    (N, C k_h k_w, L) transposed view of a contiguous (C k_h k_w, N, L) array,
+    so conv2d can multiply the columns of all N images in one GEMM. The array
+    comes from :mod:`minicnn.kernels.buffers` (reused across training steps).
+    """
     v = windows(x, kh, kw, stride, padding, dilation)
     n, c, _, _, ho, wo = v.shape
-    return np.ascontiguousarray(v).reshape(n, c * kh * kw, ho * wo)
+    cols = empty((c, kh, kw, n, ho, wo), x.dtype)
+    cols[...] = v.transpose(1, 2, 3, 0, 4, 5)
+    return cols.reshape(c * kh * kw, n, ho * wo).transpose(1, 0, 2)
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair,

@@ -1,4 +1,4 @@
-r"""2-D convolution as im2col + one batched matrix product, and its backward.
+r"""2-D convolution as im2col + one matrix product per group, and its backward.
 
 Notation
 --------
@@ -14,19 +14,27 @@ Forward (index form), for output channel o in group g = o // (C_out/G):
     y[n,o,oh,ow] = b[o] + sum_{c,i,j} w[o,c,i,j] * x_pad[n, g C_in/G + c, oh s_h + i d_h, ow s_w + j d_w]
 
 im2col gathers every receptive field into a column,
-``X[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[...]`` (N, C_in k_h k_w, L), so
-with X split per group into X_g (N, G, K, L) and W_g = w.reshape(G, C_out/G, K):
+``X[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[...]`` (N, C_in k_h k_w, L).
+Put the images side by side, X^T = (C_in k_h k_w, N L) (the CPU kernels store the
+columns in exactly this order, so it is free), split it per group into
+X_g (G, K, N L), and let W_g = w.reshape(G, C_out/G, K):
 
-    Y_g = W_g @ X_g                           (N, G, C_out/G, L)   one batched GEMM
+    Y_g = W_g @ X_g                           (G, C_out/G, N L)   one GEMM per group
 
-Backward, given dy = dLoss/dy (same shape as y), viewed as dY_g (N, G, C_out/G, L):
+then y is Y read as (C_out, N, L) and transposed to (N, C_out, L). One GEMM over
+all N L positions keeps BLAS busy on large operands; N small GEMMs of width L
+would not.
+
+Backward, given dy = dLoss/dy (same shape as y), transposed the same way to
+dY_g (G, C_out/G, N L):
 
     db[o]  = sum_{n,oh,ow} dy[n,o,oh,ow]                  (C_out,)
-    dW_g   = sum_n dY_g[n] @ X_g[n]^T                     (G, C_out/G, K)
-    dX_g   = W_g^T @ dY_g                                 (N, G, K, L)
+    dW_g   = dY_g @ X_g^T                                 (G, C_out/G, K)
+    dX_g   = W_g^T @ dY_g                                 (G, K, N L)
     dx     = col2im(dX)                                   (N, C_in, H, W)
 
-The first two follow from y being linear in b and in w; the third is the
+The first two follow from y being linear in b and in w (the sum over n of the
+per-image products dY_g[n] X_g[n]^T is the single product over N L); the third is the
 transpose of the linear map X -> W X. col2im is the ADJOINT of im2col (it adds
 every column entry back to the pixel it was read from), because im2col is a
 linear map x -> X and the gradient of a linear map is its transpose.
@@ -96,12 +104,16 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
                          f"input {h + 2 * padding[0]}x{wd + 2 * padding[1]}")
     xp = backend.xp()
     cols = backend.kernels().im2col(x, kh, kw, stride, padding, dilation)
-    cols_g = cols.reshape(n, groups, c_g * kh * kw, ho * wo)
-    w_g = w.reshape(groups, c_out // groups, c_g * kh * kw)
-    y = xp.matmul(w_g, cols_g).reshape(n, c_out, ho, wo)
-    if b is not None:
-        y += b.reshape(1, c_out, 1, 1)
-    return y, Conv2dCache(cols, w, (n, c_in, h, wd), b is not None, stride, padding, dilation, groups)
+    k = c_g * kh * kw
+    x_t = cols.transpose(1, 0, 2).reshape(groups, k, n * ho * wo)
+    y_t = xp.matmul(w.reshape(groups, c_out // groups, k), x_t).reshape(c_out, n, ho * wo)
+    y = xp.empty((n, c_out, ho * wo), dtype=y_t.dtype)
+    if b is None:
+        y[...] = y_t.transpose(1, 0, 2)
+    else:
+        xp.add(y_t.transpose(1, 0, 2), b.reshape(1, c_out, 1), out=y)
+    return (y.reshape(n, c_out, ho, wo),
+            Conv2dCache(cols, w, (n, c_in, h, wd), b is not None, stride, padding, dilation, groups))
 
 
 def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
@@ -111,11 +123,14 @@ def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
     n = x_shape[0]
     c_out, c_g, kh, kw = w.shape
     k = c_g * kh * kw
-    dy_g = dout.reshape(n, groups, c_out // groups, -1)
-    cols_g = cols.reshape(n, groups, k, -1)
+    l = cols.shape[2]
+    dy_t = xp.ascontiguousarray(dout.reshape(n, c_out, l).transpose(1, 0, 2))      # (C_out, N, L)
+    dy_g = dy_t.reshape(groups, c_out // groups, n * l)
+    x_t = cols.transpose(1, 0, 2).reshape(groups, k, n * l)
     w_g = w.reshape(groups, c_out // groups, k)
-    dw = xp.matmul(dy_g, cols_g.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
-    dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g).reshape(cols.shape)
+    dw = xp.matmul(dy_g, x_t.transpose(0, 2, 1)).reshape(w.shape)
+    dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g, out=backend.empty((groups, k, n * l), xp.result_type(w, dout)))
+    dcols = dcols.reshape(groups * k, n, l).transpose(1, 0, 2)
     dx = backend.kernels().col2im(dcols, x_shape, kh, kw, stride, padding, dilation)
-    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+    db = dy_t.reshape(c_out, n * l).sum(axis=1) if has_bias else None
     return dx, dw, db
