@@ -39,6 +39,7 @@ class BackendUnavailable(RuntimeError):
 
 _current = "numpy"
 _loaded: dict[str, ModuleType] = {}
+_startup_error: Exception | None = None
 
 
 def _check_available(name: str) -> None:
@@ -85,9 +86,10 @@ def set_backend(name: str) -> None:
     Raises :class:`BackendUnavailable` when its package or device is missing;
     there is never a silent fallback to another backend.
     """
-    global _current
+    global _current, _startup_error
     _check_available(name)
     _current = name
+    _startup_error = None
 
 
 def get_backend() -> str:
@@ -106,8 +108,15 @@ def use_backend(name: str) -> Iterator[str]:
         set_backend(previous)
 
 
+def _raise_startup_error() -> None:
+    if _startup_error is not None:
+        raise _startup_error
+
+
 def kernels(name: str | None = None) -> ModuleType:
     """The kernel module of backend ``name`` (default: the current one), imported on first use."""
+    if name is None:
+        _raise_startup_error()
     name = name or _current
     module = _loaded.get(name)
     if module is None:
@@ -118,6 +127,8 @@ def kernels(name: str | None = None) -> ModuleType:
 
 def xp(name: str | None = None) -> ModuleType:
     """The array module of backend ``name`` (default: the current one): numpy or cupy."""
+    if name is None:
+        _raise_startup_error()
     if (name or _current) == "cupy":
         import cupy
 
@@ -127,6 +138,7 @@ def xp(name: str | None = None) -> ModuleType:
 
 def asarray(a: Any, dtype: Any = None) -> Any:
     """``a`` as an array of the current backend (copied to the GPU for cupy)."""
+    _raise_startup_error()
     if _current == "cupy":
         import cupy
 
@@ -161,9 +173,22 @@ def to_numpy(a: Any) -> np.ndarray:
 
 
 def _start_up_backend() -> None:
+    """Start on ``$MINICNN_BACKEND`` when set.
+
+    ``import minicnn`` must not fail (the training CLI has to be able to report
+    the problem cleanly), so a backend that cannot run here, or an unknown name,
+    becomes the current backend's error: :func:`kernels`, :func:`xp` and
+    :func:`asarray` raise it until :func:`set_backend` picks a backend that works.
+    There is no fallback to another backend.
+    """
+    global _current, _startup_error
     name = os.environ.get("MINICNN_BACKEND")
-    if name:
+    if not name:
+        return
+    try:
         set_backend(name)
+    except (BackendUnavailable, ValueError) as exc:
+        _current, _startup_error = name, type(exc)(f"MINICNN_BACKEND={name}: {exc}")
 
 
 _start_up_backend()

@@ -100,10 +100,43 @@ def test_minicnn_backend_environment_variable_picks_the_start_up_backend(name):
     assert result.stdout.strip() == name
 
 
-def test_minicnn_backend_environment_variable_with_an_unknown_name_fails_loudly():
-    result = run_python("import minicnn", MINICNN_BACKEND="tensorflow")
+def test_minicnn_backend_environment_variable_with_an_unknown_name_fails_loudly_on_first_use():
+    result = run_python("""
+        import minicnn
+        print(minicnn.get_backend(), flush=True)
+        minicnn.nn.Linear(2, 2)
+    """, MINICNN_BACKEND="tensorflow")
+    assert result.stdout.strip() == "tensorflow"
     assert result.returncode != 0
-    assert "unknown backend 'tensorflow'" in result.stderr
+    assert "MINICNN_BACKEND=tensorflow: unknown backend 'tensorflow'" in result.stderr
+
+
+@pytest.mark.skipif(minicnn.backend.is_available("cupy"), reason="needs a machine where the cupy backend is missing")
+def test_an_unavailable_start_up_backend_never_falls_back_and_set_backend_recovers():
+    result = run_python("""
+        import minicnn
+        try:
+            minicnn.backend.asarray([1.0])
+        except minicnn.BackendUnavailable as exc:
+            print("refused:", exc)
+        minicnn.set_backend("numpy")
+        print(minicnn.nn.Linear(2, 3).weight.data.shape)
+    """, MINICNN_BACKEND="cupy")
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().splitlines()
+    assert first.startswith("refused: MINICNN_BACKEND=cupy: backend 'cupy'")
+    assert second == "(3, 2)"
+
+
+@pytest.mark.skipif(minicnn.backend.is_available("cupy"), reason="needs a machine where the cupy backend is missing")
+def test_the_training_cli_reports_an_unavailable_start_up_backend_in_one_line(tmp_path):
+    environ = {**os.environ, "MINICNN_BACKEND": "cupy"}
+    result = subprocess.run([sys.executable, "-m", "minicnn.train", "fashion_mnist", "--data-dir", str(tmp_path),
+                             "--no-download", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, env=environ, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "backend 'cupy'" in result.stderr
 
 
 def test_import_minicnn_imports_neither_numba_nor_cupy():

@@ -11,8 +11,9 @@ from .. import backend
 def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, name: str = "array") -> None:
     """Raise ``AssertionError`` unless ``|actual - expected| <= atol + rtol |expected|`` everywhere.
 
-    Shapes are compared first, then values; the message names the worst element,
-    its two values and the error.
+    Shapes are compared first, then values; non-finite values must match exactly
+    (nan equals nan, inf equals inf of the same sign). The message names the
+    worst element, its two values and the error.
     """
     a = np.asarray(backend.to_numpy(actual))
     e = np.asarray(backend.to_numpy(expected))
@@ -21,9 +22,9 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0
     if a.size == 0:
         return
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
-    if not np.array_equal(np.isfinite(a64), np.isfinite(e64)) or not np.array_equal(a64[~np.isfinite(a64)],
-                                                                                     e64[~np.isfinite(e64)]):
-        raise AssertionError(f"{name}: non-finite values differ")
+    if not np.array_equal(np.isfinite(a64), np.isfinite(e64)) or not np.array_equal(
+            a64[~np.isfinite(a64)], e64[~np.isfinite(e64)], equal_nan=True):
+        raise AssertionError(f"{name}: non-finite values differ (inf, -inf and nan must sit at the same places)")
     finite = np.isfinite(e64)
     a64, e64 = np.where(finite, a64, 0.0), np.where(finite, e64, 0.0)
     err = np.abs(a64 - e64)
