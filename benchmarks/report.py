@@ -39,7 +39,8 @@ def cpu_section(repeats: int, threads: int) -> str:
     lines = [f"## CPU ({stamp})", "", f"Machine: {machine_line(threads)}.", "",
              "### Training step (`python -m benchmarks.train_step`)", "",
              "images/s, median of repeats after warm-up; ratio = minicnn / torch eager in the same run. "
-             "Peak memory is the RSS added by one training step, each engine in a fresh subprocess.", "",
+             "Peak memory is the peak RSS added by building the model and running two training steps, each engine in a "
+             "fresh subprocess after a first engine has loaded its libraries and kernels.", "",
              train_step.format_table(results), "",
              "### Ops (`python -m benchmarks.ops`)", "",
              "milliseconds at batch 128; ratio = torch time / minicnn time.", ""]

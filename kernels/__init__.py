@@ -52,6 +52,11 @@ norm:        batch_norm_train(x, gamma, beta, eps) -> (y, mean, var, inv_std)
              batch_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
 """
 
+CONSTANTS = ("COLUMN_CHUNK_BYTES",)
+"""Every backend module also sets these: ``COLUMN_CHUNK_BYTES``, how many bytes of
+im2col columns ``conv2d`` builds at once (a few MiB on the CPU, so they stay in
+cache; a whole batch on the GPU)."""
+
 PRIMITIVES = (
     "im2col", "col2im",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",

@@ -146,22 +146,6 @@ def asarray(a: Any, dtype: Any = None) -> Any:
     return np.asarray(to_numpy(a), dtype=dtype)
 
 
-def empty(shape: tuple[int, ...], dtype: Any) -> Any:
-    """An uninitialised C-contiguous array of the current backend.
-
-    On the CPU backends large arrays come from :mod:`minicnn.kernels.buffers`,
-    which reuses them across training steps instead of mapping fresh memory;
-    CuPy has its own memory pool.
-    """
-    if _current == "cupy":
-        import cupy
-
-        return cupy.empty(shape, dtype)
-    from .kernels import buffers
-
-    return buffers.empty(shape, dtype)
-
-
 def to_numpy(a: Any) -> np.ndarray:
     """A host ``numpy.ndarray`` holding ``a``, whatever backend made it."""
     if isinstance(a, np.ndarray):

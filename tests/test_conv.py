@@ -1,6 +1,9 @@
 """conv2d, im2col and col2im against PyTorch, the loop oracle, and their adjoint identity."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -18,17 +21,32 @@ from torch_ref import t, torch_grads
 DTYPES = [np.float64, np.float32]
 
 
+@contextmanager
+def column_chunk_bytes(value: int | None) -> Iterator[None]:
+    """Run the block with the backend's COLUMN_CHUNK_BYTES set to ``value`` (None: leave it)."""
+    kernels = backend.kernels()
+    previous = kernels.COLUMN_CHUNK_BYTES
+    kernels.COLUMN_CHUNK_BYTES = previous if value is None else value
+    try:
+        yield
+    finally:
+        kernels.COLUMN_CHUNK_BYTES = previous
+
+
+@pytest.mark.parametrize("chunk_images", [None, 1, 3], ids=["whole-batch", "1-image-chunks", "3-image-chunks"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @given(g=cst.conv_geometry(), bias=st.booleans(), seed=cst.seeds())
-def test_conv2d_matches_torch(backend_name, dtype, g, bias, seed):
+def test_conv2d_matches_torch(backend_name, dtype, chunk_images, g, bias, seed):
     tol = cst.tolerance(dtype)
     x = cst.arrays(g.x_shape, dtype, seed)
     w = cst.arrays(g.w_shape, dtype, seed + 1)
     b = cst.arrays((g.c_out,), dtype, seed + 2) if bias else None
-    y, cache = F.conv2d_forward(backend.asarray(x), backend.asarray(w), None if b is None else backend.asarray(b),
-                                g.stride, g.padding, g.dilation, g.groups)
     dy = cst.arrays((g.n, g.c_out, *g.out_hw), dtype, seed + 3)
-    dx, dw, db = F.conv2d_backward(backend.asarray(dy), cache)
+    column_bytes = g.c_in * g.kernel[0] * g.kernel[1] * g.out_hw[0] * g.out_hw[1] * np.dtype(dtype).itemsize
+    with column_chunk_bytes(None if chunk_images is None else chunk_images * column_bytes):
+        y, cache = F.conv2d_forward(backend.asarray(x), backend.asarray(w), None if b is None else backend.asarray(b),
+                                    g.stride, g.padding, g.dilation, g.groups)
+        dx, dw, db = F.conv2d_backward(backend.asarray(dy), cache)
 
     inputs = [t(x), t(w)] + ([t(b)] if bias else [])
     ty, tg = torch_grads(lambda x_, w_, *b_: torch.nn.functional.conv2d(

@@ -52,7 +52,7 @@ def conv_example() -> str:
         "x (1x1x4x4) =", fmt(x[0, 0]),
         "w (1x1x2x2) =", fmt(w[0, 0]), f"b = {fmt(b)}",
         "im2col(x, 2) (rows: kernel offsets (0,0) (0,1) (1,0) (1,1); columns: the 9 output positions) =",
-        fmt(cache.cols[0]),
+        fmt(F.im2col(x, 2)[0]),
         "y = w.reshape(1, 4) @ cols + b, reshaped to 3x3 =", fmt(y[0, 0]),
         "upstream gradient dy =", fmt(dy[0, 0]),
         "db = sum(dy) =", fmt(db),

@@ -7,7 +7,10 @@ import cupy
 
 from . import launch, raw_kernel
 
-__all__ = ["im2col", "col2im"]
+__all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
+
+COLUMN_CHUNK_BYTES = 1 << 30
+"""conv2d builds at most this many bytes of columns at once: the GPU wants whole batches per launch."""
 
 Pair = tuple[int, int]
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..buffers import empty
 from . import U, Twin
 
-__all__ = ["im2col", "col2im"]
+__all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
+
+COLUMN_CHUNK_BYTES = 1 << 22
+"""conv2d builds at most this many bytes of columns at once (see ``minicnn.functional.conv``)."""
 
 Pair = tuple[int, int]
 
@@ -181,7 +183,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilatio
     n, c, h, w = x.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    cols = empty((c * kh * kw, n, ho * wo), x.dtype)
+    cols = np.empty((c * kh * kw, n, ho * wo), dtype=x.dtype)
     if sh == 1 and sw == 1 and wo == w:
         _im2col_same(cols.size, x.reshape(n, c, h * w), w, kh, kw, ph, pw, dh, dw, ho, cols)
     else:

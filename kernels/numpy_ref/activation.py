@@ -42,8 +42,8 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dx = dy where y > 0, else 0 (so relu'(0) = 0, as in PyTorch)."""
-    return np.where(y > 0, dy, 0)
+    """dx = dy where y > 0, else 0 (so relu'(0) = 0, as in PyTorch): dy times the 0/1 mask."""
+    return dy * (y > 0)
 
 
 def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..buffers import empty
+__all__ = ["im2col", "col2im", "windows", "out_size", "COLUMN_CHUNK_BYTES"]
 
-__all__ = ["im2col", "col2im", "windows", "out_size"]
+COLUMN_CHUNK_BYTES = 1 << 22
+"""conv2d builds at most this many bytes of columns at once: a few MiB stay in cache between im2col and the GEMM."""
 
 Pair = tuple[int, int]
 
@@ -46,12 +47,11 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair,
 
     One copy of the window view, made channel-major: the result is the
     (N, C k_h k_w, L) transposed view of a contiguous (C k_h k_w, N, L) array,
-    so conv2d can multiply the columns of all N images in one GEMM. The array
-    comes from :mod:`minicnn.kernels.buffers` (reused across training steps).
+    so conv2d can multiply the columns of all N images in one GEMM.
     """
     v = windows(x, kh, kw, stride, padding, dilation)
     n, c, _, _, ho, wo = v.shape
-    cols = empty((c, kh, kw, n, ho, wo), x.dtype)
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     cols[...] = v.transpose(1, 2, 3, 0, 4, 5)
     return cols.reshape(c * kh * kw, n, ho * wo).transpose(1, 0, 2)
 

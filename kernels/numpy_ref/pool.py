@@ -17,19 +17,24 @@ def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tupl
     kh, kw = kernel
     v = windows(x, kh, kw, stride, padding, _ONE, pad_value=-np.inf)
     ho, wo = v.shape[4], v.shape[5]
-    flat = v.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, ho, wo, kh * kw)
-    k = flat.argmax(axis=-1)
-    out = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
-    i, j = np.divmod(k, kw)
-    top = np.arange(ho)[:, None] * stride[0] - padding[0]
+    slabs = v.transpose(2, 3, 0, 1, 4, 5).reshape(kh * kw, n, c, ho, wo)   # slab q: offset (q // k_w, q % k_w)
+    out = slabs.max(axis=0)
+    k = np.zeros(out.shape, np.int64)
+    for q in range(kh * kw - 1, -1, -1):           # last offset first, so the first maximum (or nan) wins
+        k = np.where((slabs[q] == out) | np.isnan(slabs[q]), q, k)
+    top = np.arange(ho)[:, None] * stride[0] - padding[0]                  # window corners in the unpadded plane
     left = np.arange(wo)[None, :] * stride[1] - padding[1]
+    if padding == (0, 0):
+        offsets = (np.arange(kh)[:, None] * w + np.arange(kw)[None, :]).ravel()
+        return out, top * w + left + offsets[k]
+    i, j = np.divmod(k, kw)
     row, col = top + i, left + j
     # A window whose real pixels are all -inf ties with its padding; like PyTorch, its
     # argmax is then the window's first real pixel.
     in_padding = (row < 0) | (row >= h) | (col < 0) | (col >= w)
     row = np.where(in_padding, np.maximum(top, 0), row)
     col = np.where(in_padding, np.maximum(left, 0), col)
-    return out, (row * w + col).astype(np.int64)
+    return out, row * w + col
 
 
 def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:

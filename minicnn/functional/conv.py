@@ -21,9 +21,9 @@ X_g (G, K, N L), and let W_g = w.reshape(G, C_out/G, K):
 
     Y_g = W_g @ X_g                           (G, C_out/G, N L)   one GEMM per group
 
-then y is Y read as (C_out, N, L) and transposed to (N, C_out, L). One GEMM over
-all N L positions keeps BLAS busy on large operands; N small GEMMs of width L
-would not.
+then y is Y read as (C_out, N, L) and transposed to (N, C_out, L). A GEMM over
+many images' positions at once keeps BLAS busy on large operands; N small GEMMs
+of width L would not.
 
 Backward, given dy = dLoss/dy (same shape as y), transposed the same way to
 dY_g (G, C_out/G, N L):
@@ -39,12 +39,17 @@ transpose of the linear map X -> W X. col2im is the ADJOINT of im2col (it adds
 every column entry back to the pixel it was read from), because im2col is a
 linear map x -> X and the gradient of a linear map is its transpose.
 
-Cache: the columns X (N, C_in k_h k_w, L) and w. X costs k_h k_w times the
-input's memory; keeping it saves a second im2col in backward.
+Batch chunks. X is k_h k_w times larger than x (9x for 3x3), so neither pass
+builds it whole: images are taken a chunk at a time, with the chunk's columns
+at most ``kernels().COLUMN_CHUNK_BYTES`` (a few MiB on the CPU, where they then
+stay in cache between im2col and the GEMM). Every formula above holds per
+chunk; dW and db are the sums of the chunks' terms, and dx is assembled chunk by
+chunk. The cache keeps x, not X, and backward rebuilds each chunk's columns: one
+extra im2col instead of k_h k_w times the input's memory.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 from .. import backend
 from ._util import Pair, pair, require_float
@@ -77,14 +82,20 @@ def col2im(cols: Any, x_shape: tuple[int, int, int, int], kernel_size: int | Pai
 
 
 class Conv2dCache(NamedTuple):
-    cols: Any                     # (N, C_in k_h k_w, L) im2col of the input
+    x: Any                        # (N, C_in, H, W) the input
     w: Any                        # (C_out, C_in/G, k_h, k_w)
-    x_shape: tuple[int, int, int, int]
     has_bias: bool
     stride: Pair
     padding: Pair
     dilation: Pair
     groups: int
+
+
+def _batch_chunks(n: int, column_bytes_per_image: int) -> Iterator[slice]:
+    """Slices of the batch whose im2col columns fit in ``kernels().COLUMN_CHUNK_BYTES`` (at least one image)."""
+    step = max(1, backend.kernels().COLUMN_CHUNK_BYTES // max(1, column_bytes_per_image))
+    for start in range(0, n, step):
+        yield slice(start, min(start + step, n))
 
 
 def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, padding: int | Pair = 0,
@@ -102,35 +113,42 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} (dilation {dilation}) is larger than the padded "
                          f"input {h + 2 * padding[0]}x{wd + 2 * padding[1]}")
-    xp = backend.xp()
-    cols = backend.kernels().im2col(x, kh, kw, stride, padding, dilation)
-    k = c_g * kh * kw
-    x_t = cols.transpose(1, 0, 2).reshape(groups, k, n * ho * wo)
-    y_t = xp.matmul(w.reshape(groups, c_out // groups, k), x_t).reshape(c_out, n, ho * wo)
-    y = xp.empty((n, c_out, ho * wo), dtype=y_t.dtype)
-    if b is None:
-        y[...] = y_t.transpose(1, 0, 2)
-    else:
-        xp.add(y_t.transpose(1, 0, 2), b.reshape(1, c_out, 1), out=y)
+    xp, kernels = backend.xp(), backend.kernels()
+    k, l = c_g * kh * kw, ho * wo
+    w_g = w.reshape(groups, c_out // groups, k)
+    y = xp.empty((n, c_out, l), dtype=xp.result_type(x, w))
+    for chunk in _batch_chunks(n, c_in * kh * kw * l * x.itemsize):
+        cols = kernels.im2col(x[chunk], kh, kw, stride, padding, dilation)           # (m, C_in K', L)
+        m = cols.shape[0]
+        y_t = xp.matmul(w_g, cols.transpose(1, 0, 2).reshape(groups, k, m * l)).reshape(c_out, m, l)
+        if b is None:
+            y[chunk] = y_t.transpose(1, 0, 2)
+        else:
+            xp.add(y_t.transpose(1, 0, 2), b.reshape(1, c_out, 1), out=y[chunk])
     return (y.reshape(n, c_out, ho, wo),
-            Conv2dCache(cols, w, (n, c_in, h, wd), b is not None, stride, padding, dilation, groups))
+            Conv2dCache(x, w, b is not None, stride, padding, dilation, groups))
 
 
 def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias."""
-    xp = backend.xp()
-    cols, w, x_shape, has_bias, stride, padding, dilation, groups = cache
-    n = x_shape[0]
+    xp, kernels = backend.xp(), backend.kernels()
+    x, w, has_bias, stride, padding, dilation, groups = cache
+    n, c_in, h, wd = x.shape
     c_out, c_g, kh, kw = w.shape
-    k = c_g * kh * kw
-    l = cols.shape[2]
-    dy_t = xp.ascontiguousarray(dout.reshape(n, c_out, l).transpose(1, 0, 2))      # (C_out, N, L)
-    dy_g = dy_t.reshape(groups, c_out // groups, n * l)
-    x_t = cols.transpose(1, 0, 2).reshape(groups, k, n * l)
+    k, l = c_g * kh * kw, dout.shape[2] * dout.shape[3]
     w_g = w.reshape(groups, c_out // groups, k)
-    dw = xp.matmul(dy_g, x_t.transpose(0, 2, 1)).reshape(w.shape)
-    dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g, out=backend.empty((groups, k, n * l), xp.result_type(w, dout)))
-    dcols = dcols.reshape(groups * k, n, l).transpose(1, 0, 2)
-    dx = backend.kernels().col2im(dcols, x_shape, kh, kw, stride, padding, dilation)
-    db = dy_t.reshape(c_out, n * l).sum(axis=1) if has_bias else None
-    return dx, dw, db
+    dx = xp.empty(x.shape, dtype=dout.dtype)
+    dw = xp.zeros((groups, c_out // groups, k), dtype=dout.dtype)
+    db = xp.zeros(c_out, dtype=dout.dtype) if has_bias else None
+    for chunk in _batch_chunks(n, c_in * kh * kw * l * x.itemsize):
+        cols = kernels.im2col(x[chunk], kh, kw, stride, padding, dilation)
+        m = cols.shape[0]
+        x_t = cols.transpose(1, 0, 2).reshape(groups, k, m * l)
+        dy_t = xp.ascontiguousarray(dout[chunk].reshape(m, c_out, l).transpose(1, 0, 2))    # (C_out, m, L)
+        dy_g = dy_t.reshape(groups, c_out // groups, m * l)
+        dw += xp.matmul(dy_g, x_t.transpose(0, 2, 1))
+        dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g).reshape(groups * k, m, l).transpose(1, 0, 2)
+        dx[chunk] = kernels.col2im(dcols, (m, c_in, h, wd), kh, kw, stride, padding, dilation)
+        if has_bias:
+            db += dy_t.reshape(c_out, m * l).sum(axis=1)
+    return dx, dw.reshape(w.shape), db
