@@ -11,17 +11,85 @@ Each ``prange`` iteration owns one channel c: it reads the N strips
 statistics take two passes (mean, then the sum of squared deviations), not
 ``E[x^2] - E[x]^2``, and accumulate in float64, so float32 inputs with a large
 mean keep their variance; results are stored in the input's dtype.
+
+Sums run over each strip with four independent accumulators (elements i, i+1,
+i+2, i+3 mod 4), added together at the end of the strip: one accumulator makes
+every addition wait for the previous one, and without ``fastmath`` LLVM may not
+reorder the additions itself. Four chains let the additions overlap (and pack
+into one vector register), several times faster on the long strips of an early
+layer.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
-from . import Twin
+from . import _OPTIONS, Twin
 
 __all__ = ["batch_norm_train", "batch_norm_backward"]
+
+
+@njit(inline="always", **_OPTIONS)
+def _strip_sum(x, b, ch, length, shift):
+    """sum over i of (x[b, ch, i] - shift), in float64, with four interleaved accumulators."""
+    a0 = a1 = a2 = a3 = 0.0
+    top = length - length % 4
+    for i in range(0, top, 4):
+        a0 += x[b, ch, i] - shift
+        a1 += x[b, ch, i + 1] - shift
+        a2 += x[b, ch, i + 2] - shift
+        a3 += x[b, ch, i + 3] - shift
+    for i in range(top, length):
+        a0 += x[b, ch, i] - shift
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(inline="always", **_OPTIONS)
+def _strip_square_sum(x, b, ch, length, mu):
+    """sum over i of (x[b, ch, i] - mu)^2, in float64, with four interleaved accumulators."""
+    a0 = a1 = a2 = a3 = 0.0
+    top = length - length % 4
+    for i in range(0, top, 4):
+        d0 = x[b, ch, i] - mu
+        d1 = x[b, ch, i + 1] - mu
+        d2 = x[b, ch, i + 2] - mu
+        d3 = x[b, ch, i + 3] - mu
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+    for i in range(top, length):
+        d = x[b, ch, i] - mu
+        a0 += d * d
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(inline="always", **_OPTIONS)
+def _strip_dot_sums(dy, x, b, ch, length, mu, s):
+    """(sum dy, sum dy xhat) over the strip, xhat = (x - mu) s, in float64, four accumulators each."""
+    g0 = g1 = g2 = g3 = 0.0
+    h0 = h1 = h2 = h3 = 0.0
+    top = length - length % 4
+    for i in range(0, top, 4):
+        e0 = float(dy[b, ch, i])
+        e1 = float(dy[b, ch, i + 1])
+        e2 = float(dy[b, ch, i + 2])
+        e3 = float(dy[b, ch, i + 3])
+        g0 += e0
+        g1 += e1
+        g2 += e2
+        g3 += e3
+        h0 += e0 * ((x[b, ch, i] - mu) * s)
+        h1 += e1 * ((x[b, ch, i + 1] - mu) * s)
+        h2 += e2 * ((x[b, ch, i + 2] - mu) * s)
+        h3 += e3 * ((x[b, ch, i + 3] - mu) * s)
+    for i in range(top, length):
+        e = float(dy[b, ch, i])
+        g0 += e
+        h0 += e * ((x[b, ch, i] - mu) * s)
+    return (g0 + g1) + (g2 + g3), (h0 + h1) + (h2 + h3)
 
 
 @Twin
@@ -32,14 +100,11 @@ def _batch_norm_train(x, gamma, beta, eps, y, mean, var, inv_std):
     for ch in prange(c):
         total = 0.0
         for b in range(n):
-            for i in range(length):
-                total += x[b, ch, i]
+            total += _strip_sum(x, b, ch, length, 0.0)
         mu = total / m
         sq = 0.0
         for b in range(n):
-            for i in range(length):
-                d = x[b, ch, i] - mu
-                sq += d * d
+            sq += _strip_square_sum(x, b, ch, length, mu)
         v = sq / m
         s = 1.0 / math.sqrt(v + eps)
         scale = s * gamma[ch]
@@ -64,10 +129,9 @@ def _batch_norm_backward(dy, x, mean, inv_std, gamma, dx, dgamma, dbeta):
         sum_dy = 0.0
         sum_dy_xhat = 0.0
         for b in range(n):
-            for i in range(length):
-                g = float(dy[b, ch, i])
-                sum_dy += g
-                sum_dy_xhat += g * ((x[b, ch, i] - mu) * s)
+            g, h = _strip_dot_sums(dy, x, b, ch, length, mu, s)
+            sum_dy += g
+            sum_dy_xhat += h
         k = gamma[ch] * s / m
         for b in range(n):
             for i in range(length):
