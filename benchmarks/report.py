@@ -12,7 +12,7 @@ import datetime
 import pathlib
 import sys
 
-from . import ops, train_step
+from . import ops, startup, train_step
 from .common import machine_line, set_threads
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
@@ -42,6 +42,9 @@ def cpu_section(repeats: int, threads: int) -> str:
              "Peak memory is the peak RSS added by building the model and running two training steps, each engine in a "
              "fresh subprocess after a first engine has loaded its libraries and kernels.", "",
              train_step.format_table(results), "",
+             "### Start-up (`python -m benchmarks.startup`)", "",
+             "Median over fresh processes.", "",
+             startup.format_table(startup.measure(5, "numba"), "numba"), "",
              "### Ops (`python -m benchmarks.ops`)", "",
              "milliseconds at batch 128; ratio = torch time / minicnn time.", ""]
     for b in ("numpy", "numba"):
