@@ -1,6 +1,6 @@
 """Regenerate benchmarks/RESULTS.md from the benchmark scripts (never edit it by hand).
 
-    python -m benchmarks.report                 # CPU: numpy and numba backends
+    python -m benchmarks.report                 # CPU: numpy and numba backends (also the README's table)
     python -m benchmarks.report --gpu           # on a CUDA machine: cupy vs torch CUDA, batch 128 and 512
 
 The CPU and GPU sections are kept separately: regenerating one keeps the other.
@@ -16,6 +16,7 @@ from . import ops, startup, train_step
 from .common import machine_line, set_threads
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 MARK = "<!-- section:{} -->"
 
 
@@ -32,7 +33,20 @@ def _replace(text: str, name: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + new
 
 
-def cpu_section(repeats: int, threads: int) -> str:
+def readme_table(results: list[train_step.Result], stamp: str, threads: int) -> str:
+    """The short training-step table the README shows (the full tables are in RESULTS.md)."""
+    lines = [f"{stamp}, {machine_line(threads)}; batch 128, float32, same process and weights:", "",
+             "| workload | backend | training img/s, minicnn / torch | ratio | peak memory ratio |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        mem = f"{r.minicnn_peak_mib / r.torch_peak_mib:.2f}x" if r.minicnn_peak_mib and r.torch_peak_mib else "-"
+        lines.append(f"| {r.workload} | {r.backend} | {r.minicnn_train:.0f} / {r.torch_train:.0f} | "
+                     f"**{r.train_ratio:.2f}x** | {mem} |")
+    return "\n".join(lines)
+
+
+def cpu_section(repeats: int, threads: int) -> tuple[str, str]:
+    """(the CPU section of RESULTS.md, the README's table), from one run of the benchmarks."""
     stamp = datetime.date.today().isoformat()
     results = [train_step.measure(w, b, 128, repeats, 2, True, threads)
                for w in train_step.WORKLOADS for b in ("numpy", "numba")]
@@ -49,7 +63,7 @@ def cpu_section(repeats: int, threads: int) -> str:
              "milliseconds at batch 128; ratio = torch time / minicnn time.", ""]
     for b in ("numpy", "numba"):
         lines += [ops.format_table(b, ops.run(b, repeats)), ""]
-    return "\n".join(lines)
+    return "\n".join(lines), readme_table(results, stamp, threads)
 
 
 def gpu_section(repeats: int) -> str:
@@ -76,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.gpu:
         text = _replace(text, "gpu", gpu_section(args.repeats))
     else:
-        text = _replace(text, "cpu", cpu_section(args.repeats, args.threads))
+        body, table = cpu_section(args.repeats, args.threads)
+        text = _replace(text, "cpu", body)
+        README.write_text(_replace(README.read_text(), "benchmark-table", table))
     RESULTS.write_text(text)
     print(text)
     return 0
