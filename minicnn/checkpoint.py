@@ -13,6 +13,7 @@ over the destination, so a crash mid-write leaves the previous checkpoint intact
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,11 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
             return {"__float__": repr(value)}
         return value
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        array = np.asarray(backend.to_numpy(obj))
+        if array.dtype.hasobject:       # would be pickled, and then refused when loading
+            raise TypeError("cannot store an array of Python objects in a checkpoint")
         name = f"a{len(arrays)}"
-        arrays[name] = np.asarray(backend.to_numpy(obj))
+        arrays[name] = array
         return {"__array__": name}
     if isinstance(obj, dict):
         if all(isinstance(k, str) for k in obj) and not any(k.startswith("__") for k in obj):
@@ -54,7 +58,8 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint")
 
 
-def _decode(obj: Any, arrays: Any) -> Any:
+def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The inverse of :func:`_encode`; KeyError when an array member is missing."""
     if isinstance(obj, list):
         return [_decode(v, arrays) for v in obj]
     if not isinstance(obj, dict):
@@ -81,18 +86,23 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The state stored by :func:`save_checkpoint` (arrays as host NumPy arrays)."""
+    """The state stored by :func:`save_checkpoint` (arrays as host NumPy arrays).
+
+    Raises :class:`CheckpointError` for a missing, truncated, damaged or foreign file.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if _TREE not in npz.files:
+        with open(path, "rb") as fh:          # ours to close, also when numpy cannot read it
+            npz = np.load(fh, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile) or _TREE not in npz.files:
                 raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")
-            arrays = {name: npz[name] for name in npz.files if name != _TREE}
-            tree = json.loads(str(npz[_TREE]))
+            with npz:
+                arrays = {name: npz[name] for name in npz.files if name != _TREE}
+                tree = json.loads(str(npz[_TREE]))
+        return _decode(tree, arrays)
     except CheckpointError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint ({exc})") from exc
-    return _decode(tree, arrays)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc})") from exc

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, nn
-from .models import MODELS, build_model
+from .models import MODELS, build_model, count_parameters, probing
 
 __all__ = ["LayerRow", "summarize", "layer_flops", "format_summary", "main"]
 
@@ -66,11 +66,8 @@ def layer_flops(module: nn.Module, x_shape: tuple[int, ...], y_shape: tuple[int,
     return out
 
 
-def _params(module: nn.Module) -> int:
-    return sum(int(np.prod(p.shape)) for p in module.parameters())
-
-
 def _trace(module: nn.Module, x: Any, name: str, rows: list[LayerRow]) -> Any:
+    """Run ``x`` through ``module``, appending a row per leaf layer and per residual addition."""
     if isinstance(module, nn.Sequential):
         for child_name, child in module._modules.items():
             x = _trace(child, x, f"{name}.{child_name}" if name else child_name, rows)
@@ -82,7 +79,7 @@ def _trace(module: nn.Module, x: Any, name: str, rows: list[LayerRow]) -> Any:
         rows.append(LayerRow(name, "Residual add", tuple(y.shape[1:]), 0, int(np.prod(y.shape[1:]))))
         return y
     y = module(x)
-    rows.append(LayerRow(name, type(module).__name__, tuple(int(s) for s in y.shape[1:]), _params(module),
+    rows.append(LayerRow(name, type(module).__name__, tuple(int(s) for s in y.shape[1:]), count_parameters(module),
                          layer_flops(module, tuple(x.shape[1:]), tuple(y.shape[1:]))))
     return y
 
@@ -90,14 +87,8 @@ def _trace(module: nn.Module, x: Any, name: str, rows: list[LayerRow]) -> Any:
 def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
     """A row per leaf layer (and per residual addition) of ``model`` for one input of ``input_shape``."""
     rows: list[LayerRow] = []
-    was_training = model.training
-    model.eval()
-    try:
+    with probing(model):
         _trace(model, backend.xp().zeros((1, *input_shape), dtype=np.float32), "", rows)
-    finally:
-        model.train(was_training)
-    for m in model.modules():
-        object.__setattr__(m, "_cache", None)
     return rows
 
 

@@ -77,6 +77,22 @@ def test_unstorable_values_and_bad_files(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.zeros(2))
     with pytest.raises(CheckpointError, match="not a minicnn checkpoint"):
         load_checkpoint(tmp_path / "plain.npz")
+    np.save(tmp_path / "array.npy", np.zeros(2))
+    with pytest.raises(CheckpointError, match="not a minicnn checkpoint"):
+        load_checkpoint(tmp_path / "array.npy")
     np.savez(tmp_path / "pickled.npz", __tree__=np.array("{}"), a0=np.array([object()], dtype=object))
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(tmp_path / "pickled.npz")
+    good = save_checkpoint(tmp_path / "good.npz", {"w": np.arange(1000.0)})
+    (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "cut.npz")
+    np.savez(tmp_path / "dangling.npz", __tree__=np.array('{"w": {"__array__": "a7"}}'))
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "dangling.npz")
+
+
+def test_object_arrays_are_refused_when_saving(tmp_path):
+    with pytest.raises(TypeError, match="array of Python objects"):
+        save_checkpoint(tmp_path / "o.npz", {"a": np.array([{"x": 1}], dtype=object)})
+    assert list(tmp_path.iterdir()) == []

@@ -127,7 +127,8 @@ class _Evil:
     (pickle.dumps({b"data": _Evil(), b"labels": []}), "refusing to load builtins.print"),
     (b"not a pickle", "not a readable CIFAR-10 batch pickle"),
     (pickle.dumps([1, 2]), "expected a dict"),
-], ids=["bad-shape", "count-mismatch", "label-range", "forbidden-global", "garbage", "not-dict"])
+    (cifar_batch(4, 1, overrides={b"labels": [1.5, 2.0, 3.0, 4.0]}), "labels must be integers"),
+], ids=["bad-shape", "count-mismatch", "label-range", "forbidden-global", "garbage", "not-dict", "float-labels"])
 def test_corrupt_cifar_batches(tmp_path, member, message, capsys):
     tar = make_cifar_tarball(tmp_path / "c.tar.gz", n=4, members={"data_batch_3": member})
     with pytest.raises(CorruptDataset, match=message) as info:
@@ -176,6 +177,18 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(CorruptDataset, match="cannot be decoded as an image") as info:
         read_image_folder(root)
     assert info.value.path == bad
+
+
+def test_image_folder_ignores_empty_and_hidden_entries(tmp_path):
+    root = make_image_folder(tmp_path / "pets", classes=("cat", "dog"), per_class=2)
+    for split in ("train", "test"):
+        (root / split / "empty").mkdir()
+        (root / split / ".ipynb_checkpoints").mkdir()
+        (root / split / ".ipynb_checkpoints" / "0.png").write_bytes((root / "train" / "cat" / "0.png").read_bytes())
+        (root / split / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble, not an image")
+    train_x, train_y, test_x, _, classes = read_image_folder(root, image_size=8)
+    assert classes == ["cat", "dog"] and len(train_x) == len(test_x) == 4
+    np.testing.assert_array_equal(train_y, [0, 0, 1, 1])
 
 
 def test_load_dataset_image_folder_path(tmp_path):

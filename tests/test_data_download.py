@@ -69,6 +69,36 @@ def test_download_with_wrong_checksum_deletes_partial_and_says_so(server, tmp_pa
     assert not dest.exists() and _leftovers(tmp_path) == []
 
 
+class _ShortHandler(http.server.BaseHTTPRequestHandler):
+    """Promises 100000 bytes, sends 5000, then closes the connection."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(PAYLOAD[:5000])
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_cut_off_download_says_so_and_leaves_nothing(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ShortHandler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(DownloadError) as info:
+            download_file([f"http://127.0.0.1:{httpd.server_address[1]}/blob.bin"], tmp_path / "blob.bin",
+                          "sha256:" + hashlib.sha256(PAYLOAD).hexdigest(), timeout=10)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert "the connection ended after 5000 of 100000 bytes; the partial file was deleted" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_mismatch_leaves_an_existing_file_untouched(server, tmp_path):
     base, root = server
     (root / "blob.bin").write_bytes(PAYLOAD)

@@ -20,9 +20,11 @@ from datafiles import (labelled_images, make_cifar_tarball, make_idx_dataset, ma
 from minicnn import nn
 from minicnn import train as T
 from minicnn.checkpoint import load_checkpoint, save_checkpoint
+from minicnn.metrics import classification_metrics, format_metrics_table
 from minicnn.models import MODELS
 from minicnn.models.zoo import _with_head
 from minicnn.predict import main as predict_main
+from minicnn.schedules import learning_rate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -70,7 +72,7 @@ class _LossHook:
 
 
 def test_learning_rate_schedules():
-    lr = T.learning_rate
+    lr = learning_rate
     kw = dict(total_steps=100, steps_per_epoch=10)
     assert lr(0, 0.1, "none", **kw) == lr(99, 0.1, "none", **kw) == 0.1
     assert [lr(s, 0.1, "none", warmup_epochs=1, **kw) for s in (0, 4, 9, 10)] == pytest.approx([0.01, 0.05, 0.1, 0.1])
@@ -90,7 +92,7 @@ def test_learning_rate_schedules():
 def test_classification_metrics_by_hand():
     y_true = np.array([0, 0, 0, 1, 1, 2])
     y_pred = np.array([0, 0, 1, 1, 2, 2])
-    m = T.classification_metrics(y_true, y_pred, ["a", "b", "c", "d"])
+    m = classification_metrics(y_true, y_pred, ["a", "b", "c", "d"])
     assert m["confusion_matrix"] == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["per_class"]["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1": pytest.approx(0.8),
@@ -99,7 +101,7 @@ def test_classification_metrics_by_hand():
     assert m["per_class"]["c"]["f1"] == pytest.approx(2 / 3)
     assert m["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)     # "d" never occurs: left out of the mean
-    table = T.format_metrics_table(m)
+    table = format_metrics_table(m)
     assert "macro F1" in table and "confusion matrix" in table
 
 
@@ -176,6 +178,28 @@ def test_resume_rejects_changed_settings_but_may_extend(data_dir, tmp_path, caps
     assert code == 2 and "was trained on 'fashion_mnist'" in err
     code, out, _ = _train(["fashion_mnist", "--data-dir", str(data_dir), "--resume", ckpt, "--epochs", "2"], capsys)
     assert code == 0 and "epoch 2/2" in out and load_checkpoint(ckpt)["position"]["epoch"] == 2
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--resume", ckpt, "--epochs", "1"], capsys)
+    assert code == 2 and f"--epochs 1 is fewer than the 2 epochs {ckpt} has already trained" in err
+
+
+def test_a_new_run_never_overwrites_another_runs_checkpoint(data_dir, tmp_path, capsys):
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "64", "--limit-test", "20",
+            "--epochs", "1", "--out", str(tmp_path)]
+    assert _train(args, capsys)[0] == 0
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    code, _, err = _train([*args, "--seed", "3"], capsys)
+    assert code == 2 and f"{tmp_path} already holds checkpoint.npz from another run" in err
+    assert f"--resume {tmp_path / 'checkpoint.npz'}" in err
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+def test_resume_refuses_changed_data(data_dir, tmp_path, capsys):
+    args = ["fashion_mnist", "--limit-train", "64", "--limit-test", "20", "--epochs", "1"]
+    assert _train([*args, "--data-dir", str(data_dir), "--out", str(tmp_path / "run")], capsys)[0] == 0
+    make_idx_dataset(tmp_path / "other" / "fashion_mnist", n_train=240, n_test=60, seed=5)
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(tmp_path / "other"), "--epochs", "2",
+                           "--resume", str(tmp_path / "run" / "checkpoint.npz")], capsys)
+    assert code == 2 and "is not the data" in err and "mean, std differ" in err
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
@@ -212,6 +236,31 @@ def test_nonfinite_loss_names_the_step_and_keeps_last_good_checkpoint(data_dir, 
     assert all(np.isfinite(v).all() for v in saved["model"].values() if v.dtype.kind == "f")
 
 
+def test_nonfinite_loss_after_resuming_mid_epoch_names_that_checkpoint(data_dir, tmp_path, capsys, monkeypatch):
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "160", "--val-split", "0",
+            "--batch-size", "32", "--epochs", "2", "--out", str(tmp_path)]
+    with monkeypatch.context() as patch:
+        _LossHook(patch, 3, "sigint")
+        assert _train(args, capsys)[0] == 130
+    ckpt = tmp_path / "checkpoint.npz"
+    _LossHook(monkeypatch, 1, "nan")
+    code, _, err = _train(["fashion_mnist", "--resume", str(ckpt)], capsys)
+    assert code == 1 and "the training loss became nan at step 4 (epoch 1, batch 4" in err
+    assert f"the last good checkpoint, {ckpt} (at epoch 1, batch 3), is kept" in err
+    assert load_checkpoint(ckpt)["position"] == {"epoch": 0, "batch": 3, "step": 3}
+
+
+@pytest.mark.parametrize("stderr_tty", [True, False])
+def test_progress_bar_follows_stderr_where_it_is_drawn(data_dir, tmp_path, capsys, monkeypatch, stderr_tty):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: stderr_tty)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: not stderr_tty)
+    code = T.main(["fashion_mnist", "--data-dir", str(data_dir), "--backend", "numpy", "--limit-train", "64",
+                   "--limit-test", "20", "--epochs", "1", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "epoch 1/1  train loss" in out
+    assert ("epoch 1/1:" in err and "batch" in err) == stderr_tty
+
+
 # ---- errors with exit status 2 -------------------------------------------------------------------------------
 
 
@@ -240,6 +289,8 @@ def test_corrupt_file_exits_2_naming_it(data_dir, tmp_path, capsys):
 def test_bad_options_exit_2(data_dir, capsys):
     code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--val-split", "1.5", "--epochs", "0"], capsys)
     assert code == 2 and "--epochs must be >= 1, got 0" in err and "--val-split must be in [0, 1), got 1.5" in err
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-test", "0", "--gamma", "-1"], capsys)
+    assert code == 2 and "--gamma must be > 0, got -1.0" in err and "--limit-test must be >= 1, got 0" in err
 
 
 def test_unavailable_backend_exits_2(data_dir, capsys):
@@ -318,6 +369,13 @@ def test_image_folder_run_default_out_and_predict(tmp_path, capsys, monkeypatch)
     assert len(shares) == 3 and shares == sorted(shares, reverse=True) and sum(shares) <= 100.01
 
 
+def test_images_too_small_for_the_model_exit_2(tmp_path, capsys):
+    root = make_image_folder(tmp_path / "pets", size=(8, 8))
+    code, _, err = _train([str(root), "--image-size", "6", "--model", "lenet5", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.startswith("error: --model lenet5: input shape (3, 6, 6) is too small")
+    assert "Traceback" not in err
+
+
 def test_cifar10_default_recipe_runs(tmp_path, capsys):
     make_cifar_tarball(tmp_path / "cifar10" / "cifar-10-python.tar.gz", n=8)
     code, out, err = _train(["cifar10", "--data-dir", str(tmp_path), "--epochs", "1", "--batch-size", "16",
@@ -338,3 +396,6 @@ def test_predict_errors(tmp_path, capsys):
     assert "not a checkpoint written by minicnn.train" in capsys.readouterr().err
     assert predict_main([str(tmp_path / "missing.npz"), str(img)]) == 2
     assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        predict_main([str(tmp_path / "c.npz"), str(img), "--top", "0"])
+    assert "--top: must be at least 1" in capsys.readouterr().err

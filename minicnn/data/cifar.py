@@ -64,6 +64,8 @@ def _load_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
                                     f"{getattr(images, 'dtype', type(images).__name__)} {shape}")
     if labels.ndim != 1 or len(labels) != len(images):
         raise CorruptDataset(where, f"holds {len(images)} images but {labels.size} labels")
+    if len(labels) and labels.dtype.kind not in "iu":
+        raise CorruptDataset(where, f"labels must be integers, got {labels.dtype}")
     if len(labels) and (labels.min() < 0 or labels.max() > 9):
         raise CorruptDataset(where, f"labels must lie in 0..9, found {int(labels.min())}..{int(labels.max())}")
     return images.reshape(-1, 3, 32, 32), labels.astype(np.int64)

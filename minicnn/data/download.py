@@ -10,6 +10,7 @@ deletes the partial file, says so, and moves on to the next address.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import tempfile
@@ -84,8 +85,8 @@ def atomic_write(dest: str | Path) -> Iterator[IO[bytes]]:
         raise
 
 
-class _Mismatch(Exception):
-    """The downloaded bytes do not have the published digest (carries the digest found)."""
+class _BadContent(Exception):
+    """The downloaded bytes are incomplete or do not have the published digest (carries why)."""
 
 
 def _fetch(url: str, dest: Path, algorithm: str, expected: str, timeout: float,
@@ -94,23 +95,25 @@ def _fetch(url: str, dest: Path, algorithm: str, expected: str, timeout: float,
     digest = hashlib.new(algorithm)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_write(dest) as fh:
-            total = response.headers.get("Content-Length")
+            length = response.headers.get("Content-Length")
+            total = int(length) if length else None
             done = 0
             for chunk in iter(lambda: response.read(CHUNK), b""):
                 fh.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
                 if progress is not None:
-                    progress(done, int(total) if total else None)
+                    progress(done, total)
+            if total is not None and done != total:
+                raise _BadContent(f"incomplete: the connection ended after {done} of {total} bytes")
             if digest.hexdigest() != expected:
-                raise _Mismatch(digest.hexdigest())
-    except _Mismatch as exc:
-        return (f"checksum mismatch ({algorithm} expected {expected}, got {exc.args[0]}); "
-                "the partial file was deleted")
+                raise _BadContent(f"checksum mismatch ({algorithm} expected {expected}, got {digest.hexdigest()})")
+    except _BadContent as exc:
+        return f"{exc.args[0]}; the partial file was deleted"
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code} {exc.reason}"
-    except (OSError, ValueError) as exc:  # URLError, timeouts, unknown URL types
-        return str(getattr(exc, "reason", None) or exc)
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, bad URLs, broken replies
+        return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
     return None
 
 

@@ -1,9 +1,11 @@
 """Image folders: ``root/train/<class>/<image>`` and ``root/test/<class>/<image>`` (or ``val/``).
 
-Class names are the sub-folder names of ``train/``, sorted, and label ``i`` is the
-i-th name. Every image is decoded with Pillow, converted to grayscale (1 channel)
-or RGB (3 channels) and resized to ``image_size`` x ``image_size`` with bilinear
-filtering, giving uint8 NCHW arrays like the other readers.
+Class names are the sub-folder names of ``train/`` that hold images, sorted, and label
+``i`` is the i-th name. Sub-folders without images, and hidden names (starting with ``.``,
+such as ``.ipynb_checkpoints/`` or macOS's ``._photo.png``), are ignored. Every image is
+decoded with Pillow, converted to grayscale (1 channel) or RGB (3 channels) and resized to
+``image_size`` x ``image_size`` with bilinear filtering, giving uint8 NCHW arrays like the
+other readers.
 """
 from __future__ import annotations
 
@@ -39,9 +41,19 @@ def load_image(path: str | Path, image_size: int | tuple[int, int], channels: in
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def _is_image_file(path: Path) -> bool:
+    return _visible(path) and path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def _images_by_class(split_dir: Path) -> dict[str, list[Path]]:
-    return {d.name: sorted(f for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-            for d in sorted(split_dir.iterdir()) if d.is_dir()}
+    """``{class folder name: sorted image files}`` for every visible sub-folder that holds images."""
+    found = {d.name: sorted(f for f in d.iterdir() if _is_image_file(f))
+             for d in sorted(split_dir.iterdir()) if _visible(d) and d.is_dir()}
+    return {name: files for name, files in found.items() if files}
 
 
 def _read_split(split_dir: Path, classes: list[str], image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +78,7 @@ def read_image_folder(root: str | Path, image_size: int = 32, channels: int = 3
     if not train_dir.is_dir() or test_dir is None:
         raise DatasetNotFound(f"image folder {root} must be laid out as {layout}; "
                               f"found {'no' if not train_dir.is_dir() else 'no test/ or val/'} folder there")
-    classes = [name for name, paths in _images_by_class(train_dir).items() if paths]
+    classes = list(_images_by_class(train_dir))
     if len(classes) < 2:
         raise DatasetNotFound(f"{train_dir} needs at least two class sub-folders with images, found {classes}")
     train_x, train_y = _read_split(train_dir, classes, image_size, channels)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..nn import Linear, Module, Sequential
-from .zoo import basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, resnet_small, seed_net, simple_cnn
+from .zoo import (basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, probing, resnet_small, seed_net,
+                  simple_cnn)
 
-__all__ = ["MODELS", "build_model", "last_linear", "feature_shape", "basic_block", "compact_cnn", "simple_cnn",
-           "custom_cnn", "seed_net", "lenet5", "resnet_small"]
+__all__ = ["MODELS", "build_model", "last_linear", "count_parameters", "feature_shape", "probing", "basic_block",
+           "compact_cnn", "simple_cnn", "custom_cnn", "seed_net", "lenet5", "resnet_small"]
 
 MODELS: dict[str, Callable[[tuple[int, int, int], int], Sequential]] = {
     "compact_cnn": compact_cnn,
@@ -47,3 +48,8 @@ def last_linear(model: Module) -> Linear:
     if not linears:
         raise ValueError(f"{type(model).__name__} has no Linear layer")
     return linears[-1]
+
+
+def count_parameters(module: Module) -> int:
+    """The number of scalar parameters (weights and biases; buffers such as running statistics excluded)."""
+    return sum(int(p.data.size) for p in module.parameters())

@@ -8,34 +8,46 @@ convolutional part once on a zero image in eval mode and reads the shape.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from .. import backend, nn
 
-__all__ = ["feature_shape", "compact_cnn", "simple_cnn", "custom_cnn", "seed_net", "lenet5", "basic_block",
+__all__ = ["probing", "feature_shape", "compact_cnn", "simple_cnn", "custom_cnn", "seed_net", "lenet5", "basic_block",
            "resnet_small"]
 
 Shape = tuple[int, int, int]
 
 
-def feature_shape(features: nn.Module, input_shape: Shape) -> tuple[int, ...]:
-    """The output shape (without the batch axis) of ``features`` for one input of ``input_shape``.
+@contextmanager
+def probing(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode for a look at its shapes that leaves no trace.
 
-    Runs a single zero image through ``features`` in eval mode (running statistics
-    untouched, no dropout draws) and restores the previous mode.
+    Inside the block, forward passes leave running statistics untouched and draw no dropout
+    masks; afterwards the previous mode is back and every cache a forward kept for backward
+    is dropped (a backward then fails as if no forward had run).
     """
-    was_training = features.training
-    features.eval()
+    was_training = module.training
+    module.eval()
     try:
-        y = features(backend.xp().zeros((1, *input_shape), dtype=np.float32))
-    except ValueError as exc:
-        raise ValueError(f"input shape {tuple(input_shape)} is too small or has the wrong channel count "
-                         f"for this model: {exc}") from exc
+        yield module
     finally:
-        features.train(was_training)
-    for m in features.modules():
-        object.__setattr__(m, "_cache", None)
+        module.train(was_training)
+        for m in module.modules():
+            object.__setattr__(m, "_cache", None)
+
+
+def feature_shape(features: nn.Module, input_shape: Shape) -> tuple[int, ...]:
+    """The output shape (without the batch axis) of ``features`` for one input of ``input_shape``,
+    from a single zero image run through it under :func:`probing`."""
+    with probing(features):
+        try:
+            y = features(backend.xp().zeros((1, *input_shape), dtype=np.float32))
+        except ValueError as exc:
+            raise ValueError(f"input shape {tuple(input_shape)} is too small or has the wrong channel count "
+                             f"for this model: {exc}") from exc
     return tuple(int(s) for s in y.shape[1:])
 
 

@@ -1,0 +1,340 @@
+"""One training run of ``python -m minicnn.train``: data, model, optimiser, position and history,
+with the steps of the training loop, evaluation and checkpoints.
+
+A run's position is ``(epoch, batch, step)``: ``batch`` batches of epoch ``epoch`` (0-based)
+are done, and ``step`` optimiser steps in all. Everything that varies from step to step is a
+function of saved state: the data order and augmentation of ``(seed, epoch, batch)``
+(``minicnn.data.loader``), the learning rate of ``step`` (``minicnn.schedules``), and the
+dropout masks of the generator of ``minicnn.random``, whose state the checkpoint carries. So
+a run restored from a checkpoint makes exactly the updates the uninterrupted run would have made.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend, nn, optim
+from . import random as mrandom
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import Augment, DataLoader, channel_stats, load_dataset, stratified_split
+from .models import build_model, last_linear
+from .schedules import learning_rate
+from .transfer import apply_init, load_torch_state
+
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_FORMAT", "UsageError", "NonFiniteLoss", "StopFlag", "EpochTally",
+           "load_run_checkpoint", "Resume", "default_out", "Run"]
+
+CHECKPOINT_NAME = "checkpoint.npz"
+CHECKPOINT_FORMAT = "minicnn-train"
+#: Settings derived from the data; a resumed run must find the same values again.
+DATA_KEYS = ("classes", "input_shape", "mean", "std")
+
+
+class UsageError(Exception):
+    """A problem with the command line, a checkpoint or the data of a run: one message, exit status 2."""
+
+
+class NonFiniteLoss(Exception):
+    """The training loss became NaN or infinite (``args[0]`` is the loss)."""
+
+
+class StopFlag:
+    """Set by the first Ctrl-C; the training loop checks it after every batch. A second Ctrl-C aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def handler(self, signum: int, frame: Any) -> None:
+        """The SIGINT handler: ask for a stop, or raise KeyboardInterrupt when one was already asked for."""
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ninterrupted: finishing this batch, then saving a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopFlag]:
+        """Route SIGINT to :meth:`handler` for the duration of the block (main thread only)."""
+        self.requested = False
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self.handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class EpochTally:
+    """Running sums of one epoch's training batches."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+
+def load_run_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The state in a checkpoint written by a training run; :class:`CheckpointError` for any other file."""
+    state = load_checkpoint(path)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a checkpoint written by minicnn.train")
+    return state
+
+
+@dataclass(frozen=True)
+class Resume:
+    """A checkpoint to continue from: its path and its state."""
+
+    path: Path
+    state: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: str | Path, dataset: str) -> Resume:
+        """Read ``path``; :class:`UsageError` when it was trained on another dataset than ``dataset``."""
+        state = load_run_checkpoint(path)
+        if state["config"]["dataset"] != dataset:
+            raise UsageError(f"{path} was trained on {state['config']['dataset']!r}, not {dataset!r}")
+        return cls(Path(path), state)
+
+
+def default_out(name: str) -> Path:
+    """``runs/<name>-<date>-<time>``, with ``-2``, ``-3``, ... appended when that folder exists."""
+    base = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, n = base, 2
+    while out.exists():
+        out, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return out
+
+
+class Run:
+    """One training run: data, model, optimiser, position and history, and the steps of the loop.
+
+    ``config`` holds every setting (the fields of ``minicnn.train.Recipe`` plus ``dataset`` and
+    ``data_dir``); the run adds what it reads from the data (``dataset_name``, ``classes``,
+    ``input_shape`` and the training images' per-channel ``mean`` and ``std``). With ``resume``
+    the model, optimiser, random state, position and history come from its checkpoint.
+    Output goes to ``out`` (default :func:`default_out` of the dataset's name).
+    """
+
+    def __init__(self, config: dict[str, Any], resume: Resume | None = None, *, out: Path | None = None,
+                 download: bool = True) -> None:
+        self.config = config
+        self._load_data(download)
+        if resume is not None:
+            self._check_same_data(resume)
+        self._build_model(init=resume is None)
+        head_params = {id(p) for p in self.head.parameters()}
+        self.optimizer = self._optimizer([(n, p) for n, p in self.model.named_parameters()
+                                          if not config["freeze_features"] or id(p) in head_params])
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
+        self.epoch, self.batch, self.step = 0, 0, 0
+        self.tally = EpochTally()
+        self.history: list[dict[str, Any]] = []
+        self.train_seconds, self.train_images = 0.0, 0
+        #: ``(path, epoch, batch)`` of the latest checkpoint written or resumed from; None before the first.
+        self.last_checkpoint: tuple[Path, int, int] | None = None
+        if resume is not None:
+            self._restore(resume)
+        self.out = out if out is not None else default_out(config["dataset_name"])
+        self.checkpoint_path = self.out / CHECKPOINT_NAME
+
+    # ---- set-up ----
+    def _load_data(self, download: bool) -> None:
+        """The train/validation/test loaders, and the data's settings in the config."""
+        c = self.config
+        ds = load_dataset(c["dataset"], c["data_dir"], download=download, image_size=c["image_size"],
+                          channels=c["channels"])
+        train_x, train_y = ds.train_x[:c["limit_train"]], ds.train_y[:c["limit_train"]]
+        test_x, test_y = ds.test_x[:c["limit_test"]], ds.test_y[:c["limit_test"]]
+        train_idx, val_idx = stratified_split(train_y, c["val_split"], c["seed"])
+        if len(train_idx) == 0:
+            raise UsageError(f"no training examples left (--limit-train {c['limit_train']}, "
+                             f"--val-split {c['val_split']})")
+        if len(test_y) == 0:
+            raise UsageError(f"the test split of {ds.name} holds no examples")
+        mean, std = channel_stats(train_x[train_idx])
+        self.classes, self.input_shape = list(ds.classes), ds.input_shape
+        c.update(dataset_name=ds.name, classes=self.classes, input_shape=list(ds.input_shape), mean=list(mean),
+                 std=list(std))
+        self.train_loader = DataLoader(train_x[train_idx], train_y[train_idx], c["batch_size"], shuffle=True,
+                                       seed=c["seed"], mean=mean, std=std,
+                                       augment=Augment(c["crop_padding"], bool(c["hflip"])))
+        eval_batch = max(256, c["batch_size"])
+        self.val_loader = (DataLoader(train_x[val_idx], train_y[val_idx], eval_batch, mean=mean, std=std)
+                           if len(val_idx) else None)
+        self.test_loader = DataLoader(test_x, test_y, eval_batch, mean=mean, std=std)
+
+    def _build_model(self, init: bool) -> None:
+        """The model from ``--seed`` (and ``--init-from`` when ``init``), and its head, the last Linear."""
+        c = self.config
+        mrandom.manual_seed(c["seed"])
+        try:
+            self.model = build_model(c["model"], self.input_shape, len(self.classes))
+        except ValueError as exc:                       # e.g. images too small for the model
+            raise UsageError(f"--model {c['model']}: {exc}") from exc
+        self.head = last_linear(self.model)
+        if init and c["init_from"]:
+            apply_init(self.model, load_torch_state(c["init_from"]), c["init_from"], bool(c["freeze_features"]))
+
+    def _check_same_data(self, resume: Resume) -> None:
+        """:class:`UsageError` unless the data gives the classes, shape and statistics the checkpoint has."""
+        saved = resume.state["config"]
+        changed = [key for key in DATA_KEYS if saved.get(key) != self.config[key]]
+        if changed:
+            raise UsageError(f"the {self.config['dataset_name']} data found now is not the data {resume.path} was "
+                             f"trained on (its {', '.join(changed)} differ), so the run cannot continue exactly; "
+                             "point --data-dir at the original files")
+
+    def _optimizer(self, params: list[tuple[str, nn.Parameter]]) -> optim.Optimizer:
+        """The configured optimiser; weight decay None keeps the optimiser's own default."""
+        c = self.config
+        decay = {} if c["weight_decay"] is None else {"weight_decay": c["weight_decay"]}
+        if c["optimizer"] == "sgd":
+            return optim.SGD(params, lr=c["lr"], momentum=c["momentum"], **decay)
+        if c["optimizer"] == "adam":
+            return optim.Adam(params, lr=c["lr"], **decay)
+        return optim.AdamW(params, lr=c["lr"], **decay)
+
+    def _restore(self, resume: Resume) -> None:
+        saved = resume.state
+        try:
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"{resume.path} does not fit the model {self.config['model']}: {exc}") from exc
+        mrandom.set_state(saved["rng"]["minicnn"])
+        pos = saved["position"]
+        self.epoch, self.batch, self.step = pos["epoch"], pos["batch"], pos["step"]
+        self.last_checkpoint = (resume.path, self.epoch, self.batch)
+        self.tally = EpochTally(**saved["tally"])
+        self.history = list(saved["history"])
+        self.train_seconds, self.train_images = saved["train_seconds"], saved["train_images"]
+
+    # ---- checkpoints ----
+    def save(self) -> Path:
+        """Write the whole state to ``checkpoint.npz`` atomically; returns its path."""
+        save_checkpoint(self.checkpoint_path, {
+            "format": CHECKPOINT_FORMAT, "version": 1, "config": self.config,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "rng": {"minicnn": mrandom.get_state()},
+            "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step},
+            "tally": asdict(self.tally), "history": self.history,
+            "train_seconds": self.train_seconds, "train_images": self.train_images})
+        self.last_checkpoint = (self.checkpoint_path, self.epoch, self.batch)
+        return self.checkpoint_path
+
+    # ---- evaluation ----
+    def evaluate(self, loader: DataLoader) -> tuple[float, float, np.ndarray]:
+        """(mean loss, accuracy, predictions) of the model in eval mode over ``loader``.
+
+        The loss is plain cross-entropy (no label smoothing); the model is left in train mode.
+        """
+        self.model.eval()
+        loss_sum, preds = 0.0, []
+        criterion = nn.CrossEntropyLoss()
+        for x, y in loader.batches(0):
+            logits = self.model(backend.asarray(x))
+            loss_sum += criterion.forward(logits, backend.asarray(y)) * len(y)
+            preds.append(backend.to_numpy(logits.argmax(axis=1)))
+        self.model.train()
+        pred = np.concatenate(preds)
+        return loss_sum / len(pred), float(np.mean(pred == loader.labels)), pred
+
+    # ---- training ----
+    def _train_mode(self) -> None:
+        """Train mode; with frozen features every leaf but the head stays in eval mode (batch norm
+        keeps its running statistics, dropout is off)."""
+        self.model.train()
+        if self.config["freeze_features"]:
+            for m in self.model.modules():
+                if m is not self.head and not any(True for _ in m.children()):
+                    m.eval()
+
+    def _backward(self, dlogits: Any) -> None:
+        """Backward through the model; with frozen features only through the head when it is the last layer."""
+        if self.config["freeze_features"] and isinstance(self.model, nn.Sequential) and self.model[-1] is self.head:
+            self.head.backward(dlogits)
+        else:
+            self.model.backward(dlogits)
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimiser step on a batch; returns the batch's mean loss.
+
+        Raises :class:`NonFiniteLoss` before the step (the weights stay as they were) when the
+        loss is NaN or infinite.
+        """
+        c = self.config
+        steps_per_epoch = len(self.train_loader)
+        self.optimizer.lr = learning_rate(self.step, c["lr"], c["schedule"], c["epochs"] * steps_per_epoch,
+                                          steps_per_epoch, c["warmup_epochs"], c["step_size"], c["gamma"])
+        logits = self.model(backend.asarray(x))
+        loss = self.criterion.forward(logits, backend.asarray(y))
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(loss)
+        self.optimizer.zero_grad()
+        self._backward(self.criterion.backward())
+        self.optimizer.step()
+        self.tally.loss_sum += loss * len(y)
+        self.tally.correct += int((backend.to_numpy(logits.argmax(axis=1)) == y).sum())
+        self.tally.seen += len(y)
+        self.step += 1
+        return loss
+
+    def train_epoch(self, bar: Any, stop: StopFlag) -> bool:
+        """Train the rest of the current epoch, updating the tqdm ``bar`` after every batch;
+        False when ``stop`` was requested before the epoch ended."""
+        self._train_mode()
+        tick = time.perf_counter()
+        for x, y in self.train_loader.batches(self.epoch, self.batch):
+            self.train_batch(x, y)
+            self.batch += 1
+            now = time.perf_counter()
+            self.tally.seconds += now - tick
+            tick = now
+            bar.update(1)
+            t = self.tally
+            bar.set_postfix_str(f"loss {t.loss_sum / t.seen:.4f}, acc {t.correct / t.seen:.2%}, "
+                                f"{t.seen / max(t.seconds, 1e-9):.0f} img/s", refresh=False)
+            if stop.requested:
+                return False
+        return True
+
+    def end_epoch(self) -> dict[str, Any]:
+        """Validate, record the epoch in the history, advance the position and save a checkpoint;
+        returns the epoch's record."""
+        t = self.tally
+        record: dict[str, Any] = {
+            "epoch": self.epoch + 1, "train_loss": t.loss_sum / max(1, t.seen), "train_acc": t.correct / max(1, t.seen),
+            "val_loss": None, "val_acc": None, "lr": self.optimizer.lr, "seconds": t.seconds,
+            "images_per_s": t.seen / max(t.seconds, 1e-9)}
+        if self.val_loader is not None:
+            record["val_loss"], record["val_acc"], _ = self.evaluate(self.val_loader)
+        self.train_seconds += t.seconds
+        self.train_images += t.seen
+        record["elapsed"] = self.train_seconds
+        self.history.append(record)
+        self.epoch, self.batch, self.tally = self.epoch + 1, 0, EpochTally()
+        self.save()
+        return record
+
+    def epoch_line(self, r: dict[str, Any]) -> str:
+        """The one-line summary of the epoch record ``r``."""
+        val = (f"val loss {r['val_loss']:.4f} acc {r['val_acc']:6.2%}" if r["val_loss"] is not None
+               else "val -")
+        return (f"epoch {r['epoch']:>{len(str(self.config['epochs']))}}/{self.config['epochs']}  "
+                f"train loss {r['train_loss']:.4f} acc {r['train_acc']:6.2%}  {val}  lr {r['lr']:.2e}  "
+                f"{r['images_per_s']:6.0f} img/s  elapsed {r['elapsed']:.1f}s")
+

@@ -1,0 +1,77 @@
+"""Starting a model from PyTorch weights (``python -m minicnn.train --init-from FILE.pt``).
+
+minicnn modules use PyTorch's ``state_dict`` key names and layouts, so a file saved with
+``torch.save`` from the same stack written with ``torch.nn`` loads without any renaming or
+reshaping. Reading the file needs PyTorch; nothing else in minicnn does.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import nn
+from .models import last_linear
+
+__all__ = ["TransferError", "load_torch_state", "apply_init"]
+
+
+class TransferError(Exception):
+    """A PyTorch weights file cannot be read, or does not fit the model."""
+
+
+def load_torch_state(path: str | Path) -> dict[str, np.ndarray]:
+    """A PyTorch ``state_dict`` (or a whole module, or a dict holding one under ``state_dict``,
+    ``model_state_dict`` or ``model``) saved with ``torch.save``, as NumPy arrays.
+
+    A plain state_dict is read with ``weights_only=True``; anything else falls back to a full
+    unpickle, which runs code from the file, with a note on stderr saying so.
+    """
+    try:
+        import torch
+    except ImportError as exc:
+        raise TransferError(f"--init-from {path} needs PyTorch to read the file: pip install torch") from exc
+    path = Path(path)
+    if not path.is_file():
+        raise TransferError(f"--init-from: {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a whole pickled module is refused by weights_only; it is the user's own file
+        print(f"note: {path} is not a plain state_dict; loading it as a pickled module (this runs code from "
+              "the file, so only use files you trust)", file=sys.stderr)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise TransferError(f"--init-from: cannot read {path} with torch.load ({exc})") from exc
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise TransferError(f"--init-from: {path} holds a {type(obj).__name__}, not a state_dict of tensors")
+    return {k: v.detach().cpu().numpy() for k, v in obj.items()}
+
+
+def apply_init(model: nn.Module, state: dict[str, np.ndarray], source: str, keep_head: bool) -> None:
+    """Load ``state`` into ``model``, or raise :class:`TransferError` listing every missing,
+    unexpected and mis-shaped key at once.
+
+    With ``keep_head`` (``--freeze-features``) the last Linear may be missing from ``state`` or
+    have another shape (another number of classes): it then keeps its fresh initialisation.
+    """
+    own = model.state_dict()
+    head = last_linear(model)
+    head_name = next(name for name, m in model.named_modules() if m is head)
+    head_keys = {f"{head_name}.weight", f"{head_name}.bias"} if keep_head else set()
+    missing = [k for k in own if k not in state and k not in head_keys]
+    unexpected = [k for k in state if k not in own]
+    misfit = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    shapes = [f"{k}: model {tuple(own[k].shape)}, file {tuple(state[k].shape)}" for k in misfit if k not in head_keys]
+    if missing or unexpected or shapes:
+        parts = [f"missing keys {missing}"] if missing else []
+        parts += [f"unexpected keys {unexpected}"] if unexpected else []
+        parts += ["shape mismatches: " + "; ".join(shapes)] if shapes else []
+        raise TransferError(f"--init-from {source} does not match the model: " + ", ".join(parts))
+    model.load_state_dict({**own, **{k: v for k, v in state.items() if k not in misfit}})
