@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -53,8 +52,3 @@ def _restore_backend_and_seed():
     minicnn.manual_seed(0)
     yield
     minicnn.set_backend(before)
-
-
-def to_dev(a: np.ndarray):
-    """A host array on the current backend."""
-    return backend.asarray(a)

@@ -150,3 +150,48 @@ def test_conv2d_rejects_impossible_hyperparameters(kwargs, match):
 def test_backward_before_forward_is_a_clear_error():
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         nn.Conv2d(1, 1, 1).backward(np.zeros((1, 1, 1, 1), np.float32))
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8)), np.zeros((4, 3, 3, 3))), ValueError,
+     r"conv2d: expected a 4-D \(N, C, H, W\) input, got shape \(2, 3, 8\)"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3))), ValueError, "conv2d weight: expected a 4-D"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3), np.int64)), TypeError,
+     "conv2d weight: expected a floating-point input"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), stride=0), ValueError,
+     r"conv2d: kernel_size, stride and dilation must be >= 1.*stride=\(0, 0\)"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), padding=-1), ValueError,
+     "padding >= 0"),
+    (lambda: F.conv2d_forward(np.zeros((2, 4, 8, 8)), np.zeros((3, 2, 3, 3)), groups=2), ValueError,
+     "conv2d: groups=2 must be an int >= 1 dividing the weight's 3 output channels"),
+    (lambda: F.conv2d_forward(np.zeros((2, 4, 8, 8)), np.zeros((4, 4, 3, 3)), groups=0), ValueError, "groups=0"),
+    (lambda: F.conv2d_forward(np.zeros((2, 4, 8, 8)), np.zeros((4, 3, 3, 3))), ValueError,
+     "conv2d: input has 4 channels, weight expects 3"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), np.zeros(3)), ValueError,
+     r"conv2d: bias must have shape \(4,\), got \(3,\)"),
+    (lambda: F.conv2d_forward(np.zeros((2, 3, 4, 4)), np.zeros((4, 3, 3, 3)), dilation=2), ValueError,
+     r"conv2d: kernel 3x3 \(dilation \(2, 2\)\) is larger than the padded input 4x4"),
+    (lambda: F.im2col(np.zeros((3, 8, 8)), 3), ValueError, "im2col: expected a 4-D"),
+    (lambda: F.im2col(np.zeros((1, 3, 8, 8)), 3, stride=(1, 0)), ValueError, "im2col: kernel_size, stride"),
+    (lambda: F.im2col(np.zeros((1, 3, 2, 2)), 3), ValueError, "im2col: kernel 3x3 is larger than the padded input"),
+    (lambda: F.col2im(np.zeros((1, 27, 35)), (1, 3, 8, 8), 3), ValueError,
+     r"col2im: expected columns of shape \(1, 27, 36\) for x_shape \(1, 3, 8, 8\), got \(1, 27, 35\)"),
+    (lambda: F.col2im(np.zeros((1, 27, 36)), (3, 8, 8), 3), ValueError, r"col2im: x_shape must be \(N, C, H, W\)"),
+])
+def test_conv2d_functional_rejects_bad_arguments(call, err, match):
+    with pytest.raises(err, match=match):
+        call()
+
+
+@pytest.mark.parametrize("kwargs", [dict(in_channels=3.0, out_channels=4, kernel_size=3),
+                                    dict(in_channels=4, out_channels=4, kernel_size=3, groups=2.0),
+                                    dict(in_channels=4, out_channels=4, kernel_size=3, groups=True)])
+def test_conv2d_rejects_non_integer_sizes(kwargs):
+    with pytest.raises(ValueError, match="Conv2d: .*ints? >= 1"):
+        nn.Conv2d(**kwargs)
+
+
+def test_conv2d_takes_numpy_integers_like_python_ints():
+    layer = nn.Conv2d(np.int64(3), np.int64(4), np.int64(3), stride=(np.int32(2), 1))
+    assert (layer.kernel_size, layer.stride, layer.in_channels) == ((3, 3), (2, 1), 3)
+    assert type(layer.kernel_size[0]) is int and repr(layer) == repr(nn.Conv2d(3, 4, 3, stride=(2, 1)))

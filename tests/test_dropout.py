@@ -133,3 +133,14 @@ def test_dropout_rejects_bad_input_and_masks():
         F.dropout_forward(np.ones((2, 2)), 0.5, mask=np.ones(4, bool))
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         nn.Dropout().backward(np.ones(2, np.float32))
+
+
+def test_dropout_takes_numpy_probabilities_and_rejects_non_numbers():
+    assert nn.Dropout(np.float32(0.25)).p == 0.25
+    y, _ = F.dropout_forward(np.ones((4, 4), np.float32), np.float32(0.5), mask=np.eye(4, dtype=bool))
+    assert y.dtype == np.float32 and np.array_equal(y, 2 * np.eye(4))
+    for bad in ("0.5", None, True):
+        with pytest.raises(TypeError, match="Dropout: p must be a number"):
+            nn.Dropout(bad)
+    with pytest.raises(ValueError, match="dropout: p must be finite"):
+        F.dropout_forward(np.ones(3), float("nan"))

@@ -188,3 +188,14 @@ def test_linear_and_flatten_backward_before_forward_is_a_clear_error():
     for layer, dy in ((nn.Linear(2, 2), np.zeros((1, 2), np.float32)), (nn.Flatten(), np.zeros((1, 4), np.float32))):
         with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
             layer.backward(dy)
+
+
+@pytest.mark.parametrize("args", [(3.0, 2), (3, True), ("3", 2)])
+def test_linear_rejects_non_integer_sizes(args):
+    with pytest.raises(ValueError, match="Linear: in_features and out_features must be ints >= 1"):
+        nn.Linear(*args)
+
+
+def test_flatten_rejects_a_non_integer_start_dim():
+    with pytest.raises(TypeError, match="Flatten: start_dim must be an int"):
+        nn.Flatten(1.0)

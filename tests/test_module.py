@@ -94,3 +94,35 @@ def test_to_backend_moves_a_model_and_keeps_its_outputs(backend_name):
 def test_sequential_rejects_non_modules():
     with pytest.raises(TypeError, match="argument 1 is a int"):
         nn.Sequential(nn.ReLU(), 3)
+
+
+def test_assigning_to_a_buffer_keeps_it_in_the_state_dict():
+    bn = nn.BatchNorm2d(2)
+    bn.running_mean = np.full(2, 3.0, np.float32)                       # as in PyTorch: the buffer is replaced
+    assert "running_mean" in bn.state_dict()
+    np.testing.assert_array_equal(bn.state_dict()["running_mean"], [3.0, 3.0])
+    bn(np.random.default_rng(0).standard_normal((4, 2, 3, 3)).astype(np.float32))
+    assert not np.array_equal(backend.to_numpy(bn.running_mean), [3.0, 3.0])   # the forward updated that buffer
+
+
+def test_a_parameter_is_replaced_only_by_a_parameter_or_none():
+    layer = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="Linear: cannot assign a ndarray to parameter 'weight'"):
+        layer.weight = np.zeros((2, 3), np.float32)
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+    layer.bias = None
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    layer.bias = nn.Parameter(np.zeros(2, np.float32))                  # a plain None must not shadow it
+    assert isinstance(layer.bias, nn.Parameter) and [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+
+
+def test_sequential_slices_keep_torchs_child_names():
+    mine, theirs = _pair()
+    assert list(mine[1:3].state_dict()) == list(theirs[1:3].state_dict())
+    assert list(mine[-1:].state_dict()) == list(theirs[-1:].state_dict()) == ["3.1.weight", "3.1.bias"]
+
+
+def test_call_passes_keyword_arguments_to_forward():
+    x = np.ones((2, 3), np.float32)
+    mask = np.array([[True, False, True], [False, True, True]])
+    np.testing.assert_array_equal(nn.Dropout(0.5)(x, mask=mask), np.where(mask, 2.0, 0.0))

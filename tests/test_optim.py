@@ -160,3 +160,14 @@ def test_optimizer_lr_is_settable_and_checked():
         opt.lr = -1
     with pytest.raises(TypeError, match="Parameters or \\(name, Parameter\\) pairs"):
         optim.SGD([np.zeros(2)], lr=0.1)
+
+
+def test_optimizer_hyperparameters_accept_numpy_scalars_and_name_bad_types():
+    opt = optim.SGD([Parameter(np.zeros(2, np.float32))], lr=np.float32(0.5), momentum=np.float64(0.9))
+    assert (opt.lr, opt.momentum) == (0.5, 0.9)
+    opt.lr = np.float32(0.25)                                           # a schedule computed in NumPy
+    assert opt.lr == 0.25 and isinstance(opt.lr, float)
+    with pytest.raises(TypeError, match="SGD: momentum must be a number"):
+        optim.SGD([Parameter(np.zeros(2, np.float32))], lr=0.1, momentum="0.9")
+    with pytest.raises(TypeError, match="Adam: eps must be a number"):
+        optim.Adam([Parameter(np.zeros(2, np.float32))], eps=None)

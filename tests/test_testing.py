@@ -1,4 +1,5 @@
-"""minicnn.testing itself: assert_close and gradcheck must FAIL on wrong answers, and the strategies draw valid geometry."""
+"""minicnn.testing itself: assert_close and gradcheck must FAIL on wrong answers, and the strategies
+draw valid geometry."""
 from __future__ import annotations
 
 import numpy as np
@@ -122,3 +123,25 @@ def test_pool_geometry_is_always_valid(g):
     assert g.padding[0] <= kh // 2 and g.padding[1] <= kw // 2
     assert (g.h + 2 * g.padding[0] - kh) // g.stride[0] + 1 >= 1
     assert (g.w + 2 * g.padding[1] - kw) // g.stride[1] + 1 >= 1
+
+
+def test_gradcheck_takes_a_loss_module_whose_output_is_a_float():
+    z = cst.arrays((5, 4), np.float64, 0, scale=2.0)
+    targets = np.array([3, 0, 1, 3, 2])
+    assert gradcheck(nn.CrossEntropyLoss(0.2), z, targets)
+
+
+def test_gradcheck_leaves_the_module_state_as_it_found_it():
+    bn = nn.BatchNorm1d(3).astype(np.float64)
+    before = bn.state_dict()
+    assert gradcheck(bn, cst.arrays((4, 3), np.float64, 0))
+    for key, value in bn.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+def test_gradcheck_refuses_a_backward_that_skips_a_floating_input():
+    def backward(dout, cache):
+        return F.linear_backward(dout, cache)[:1]
+    x, w = cst.arrays((2, 3), np.float64, 0), cst.arrays((4, 3), np.float64, 1)
+    with pytest.raises(ValueError, match="returned 1 gradient.*floating input 1"):
+        gradcheck((F.linear_forward, backward), x, w)

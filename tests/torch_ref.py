@@ -17,7 +17,8 @@ def t(a: Any, grad: bool = True) -> torch.Tensor:
     return x.requires_grad_(grad and x.is_floating_point())
 
 
-def torch_grads(fn: Callable[..., torch.Tensor], inputs: list[torch.Tensor], dout: np.ndarray) -> tuple[np.ndarray, list]:
+def torch_grads(fn: Callable[..., torch.Tensor], inputs: list[torch.Tensor],
+                dout: np.ndarray) -> tuple[np.ndarray, list]:
     """Output of ``fn(*inputs)`` and the gradients of sum(out * dout) w.r.t. each input."""
     out = fn(*inputs)
     out.backward(torch.from_numpy(np.asarray(dout)))

@@ -22,11 +22,10 @@ float32 out; hyper-parameters are Python floats and never promote the dtype.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import require_float
+from ._util import finite_float, require_float
 
 __all__ = [
     "relu_forward", "relu_backward", "ReLUCache",
@@ -38,17 +37,6 @@ __all__ = [
     "softplus_forward", "softplus_backward", "SoftplusCache",
     "gelu_forward", "gelu_backward", "GELUCache",
 ]
-
-
-def finite_float(value: float, name: str, where: str) -> float:
-    """``value`` as a Python float; TypeError when it is not a number, ValueError when not finite."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where}: {name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{where}: {name} must be finite, got {value!r}")
-    return v
 
 
 # ---- relu -----------------------------------------------------------------------------

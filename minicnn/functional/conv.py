@@ -15,9 +15,9 @@ Forward (index form), for output channel o in group g = o // (C_out/G):
 
 im2col gathers every receptive field into a column,
 ``X[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[...]`` (N, C_in k_h k_w, L).
-Put the images side by side, X^T = (C_in k_h k_w, N L) (the CPU kernels store the
-columns in exactly this order, so it is free), split it per group into
-X_g (G, K, N L), and let W_g = w.reshape(G, C_out/G, K):
+Put the images side by side, X'[r, n L + l] = X[n, r, l] (C_in k_h k_w, N L) (the CPU
+kernels store the columns in exactly this order, so it is free), split X' per group
+into X_g (G, K, N L), and let W_g = w.reshape(G, C_out/G, K):
 
     Y_g = W_g @ X_g                           (G, C_out/G, N L)   one GEMM per group
 
@@ -52,14 +52,28 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple
 
 from .. import backend
-from ._util import Pair, pair, require_float
+from ._util import Pair, Where, is_positive_int, label, pair, require_float, require_ndim
 
-__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size"]
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size",
+           "conv_hyperparameters", "conv_output_hw"]
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """``(size + 2 padding - dilation (kernel - 1) - 1) // stride + 1``."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_hyperparameters(kernel_size: int | Pair, stride: int | Pair, padding: int | Pair, dilation: int | Pair,
+                         where: str) -> tuple[Pair, Pair, Pair, Pair]:
+    """(kernel, stride, padding, dilation) as (h, w) pairs; ValueError naming ``where`` unless
+    kernel_size, stride and dilation are >= 1 and padding is >= 0."""
+    kernel = pair(kernel_size, f"{where} kernel_size")
+    stride, padding = pair(stride, f"{where} stride"), pair(padding, f"{where} padding")
+    dilation = pair(dilation, f"{where} dilation")
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{where}: kernel_size, stride and dilation must be >= 1 and padding >= 0, got "
+                         f"kernel_size={kernel}, stride={stride}, dilation={dilation}, padding={padding}")
+    return kernel, stride, padding, dilation
 
 
 def im2col(x: Any, kernel_size: int | Pair, stride: int | Pair = 1, padding: int | Pair = 0,
@@ -68,17 +82,43 @@ def im2col(x: Any, kernel_size: int | Pair, stride: int | Pair = 1, padding: int
 
     ``cols[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]``.
     """
-    kh, kw = pair(kernel_size, "kernel_size")
-    return backend.kernels().im2col(x, kh, kw, pair(stride, "stride"), pair(padding, "padding"),
-                                    pair(dilation, "dilation"))
+    require_float(x, "im2col")
+    require_ndim(x, (4,), "im2col", "(N, C, H, W)")
+    (kh, kw), stride, padding, dilation = conv_hyperparameters(kernel_size, stride, padding, dilation, "im2col")
+    conv_output_hw(x.shape, (kh, kw), stride, padding, dilation, "im2col")
+    return backend.kernels().im2col(x, kh, kw, stride, padding, dilation)
 
 
 def col2im(cols: Any, x_shape: tuple[int, int, int, int], kernel_size: int | Pair,
            stride: int | Pair = 1, padding: int | Pair = 0, dilation: int | Pair = 1) -> Any:
-    """The adjoint of :func:`im2col`: ``<im2col(x), y> = <x, col2im(y)>``; overlaps are summed."""
-    kh, kw = pair(kernel_size, "kernel_size")
-    return backend.kernels().col2im(cols, tuple(x_shape), kh, kw, pair(stride, "stride"),
-                                    pair(padding, "padding"), pair(dilation, "dilation"))
+    """The adjoint of :func:`im2col`: ``<im2col(x), y> = <x, col2im(y)>``; overlaps are summed.
+
+    ``cols`` has the shape im2col gives for an input of shape ``x_shape`` (N, C, H, W).
+    """
+    (kh, kw), stride, padding, dilation = conv_hyperparameters(kernel_size, stride, padding, dilation, "col2im")
+    x_shape = tuple(x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
+    ho, wo = conv_output_hw(x_shape, (kh, kw), stride, padding, dilation, "col2im")
+    n, c = x_shape[:2]
+    if tuple(cols.shape) != (n, c * kh * kw, ho * wo):
+        raise ValueError(f"col2im: expected columns of shape {(n, c * kh * kw, ho * wo)} for x_shape {x_shape}, "
+                         f"got {tuple(cols.shape)}")
+    return backend.kernels().col2im(cols, x_shape, kh, kw, stride, padding, dilation)
+
+
+def conv_output_hw(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                   where: Where) -> Pair:
+    """(H_out, W_out) of a window op on an (N, C, H, W) input; ValueError naming ``where`` when the
+    (dilated) kernel is larger than the padded input, so that no output position exists."""
+    h, w = x_shape[2:]
+    ho = conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    wo = conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if ho < 1 or wo < 1:
+        dilated = f" (dilation {dilation})" if dilation != (1, 1) else ""
+        raise ValueError(f"{label(where)}: kernel {kernel[0]}x{kernel[1]}{dilated} is larger than the padded "
+                         f"input {h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    return ho, wo
 
 
 class Conv2dCache(NamedTuple):
@@ -100,19 +140,27 @@ def _batch_chunks(n: int, column_bytes_per_image: int) -> Iterator[slice]:
 
 def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, padding: int | Pair = 0,
                    dilation: int | Pair = 1, groups: int = 1) -> tuple[Any, Conv2dCache]:
-    """y = conv2d(x, w) + b, NCHW / OIHW as ``torch.nn.functional.conv2d``. See the module docstring."""
+    """y = conv2d(x, w) + b, NCHW / OIHW as ``torch.nn.functional.conv2d``. See the module docstring.
+
+    x (N, C_in, H, W), w (C_out, C_in/groups, k_h, k_w) and b (C_out,) or None; y (N, C_out, H_out, W_out).
+    """
     require_float(x, "conv2d")
-    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
-    n, c_in, h, wd = x.shape
-    c_out, c_g, kh, kw = w.shape
+    require_float(w, "conv2d weight")
+    require_ndim(x, (4,), "conv2d", "(N, C, H, W)")
+    require_ndim(w, (4,), "conv2d weight", "(C_out, C_in/groups, k_h, k_w)")
+    (kh, kw), stride, padding, dilation = conv_hyperparameters(tuple(w.shape[2:]), stride, padding, dilation,
+                                                               "conv2d")
+    n, c_in = x.shape[:2]
+    c_out, c_g = w.shape[:2]
+    if not is_positive_int(groups) or c_out % groups:
+        raise ValueError(f"conv2d: groups={groups!r} must be an int >= 1 dividing the weight's {c_out} "
+                         "output channels")
     if c_in != c_g * groups:
         raise ValueError(f"conv2d: input has {c_in} channels, weight expects {c_g * groups} "
                          f"({c_g} per group x {groups} groups)")
-    ho = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    wo = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-    if ho < 1 or wo < 1:
-        raise ValueError(f"conv2d: kernel {kh}x{kw} (dilation {dilation}) is larger than the padded "
-                         f"input {h + 2 * padding[0]}x{wd + 2 * padding[1]}")
+    if b is not None and tuple(b.shape) != (c_out,):
+        raise ValueError(f"conv2d: bias must have shape ({c_out},), got {tuple(b.shape)}")
+    ho, wo = conv_output_hw(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
     xp, kernels = backend.xp(), backend.kernels()
     k, l = c_g * kh * kw, ho * wo
     w_g = w.reshape(groups, c_out // groups, k)

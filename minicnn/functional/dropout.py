@@ -35,9 +35,19 @@ import numpy as np
 
 from .. import backend
 from ..random import generator
-from ._util import require_float
+from ._util import finite_float, require_float
 
 __all__ = ["dropout_forward", "dropout_backward", "DropoutCache"]
+
+
+def check_p(p: Any, where: str) -> float:
+    """``p`` as a float in [0, 1); TypeError for a non-number, ValueError outside the interval."""
+    if isinstance(p, bool):
+        raise TypeError(f"{where}: p must be a number, got {p!r}")
+    value = finite_float(p, "p", where)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{where}: p must be a probability in [0, 1), got {p!r}")
+    return value
 
 
 class DropoutCache(NamedTuple):
@@ -48,8 +58,7 @@ def dropout_forward(x: Any, p: float = 0.5, training: bool = True, rng: np.rando
                     mask: Any = None) -> tuple[Any, DropoutCache]:
     """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) (or the given ``mask``); identity in eval or p == 0."""
     require_float(x, "dropout")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    p = check_p(p, "dropout")
     if not training or p == 0.0:
         return x, DropoutCache(None)
     if mask is None:

@@ -40,7 +40,7 @@ import math
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import require_float
+from ._util import normalize_dim, require_float
 
 __all__ = ["linear_forward", "linear_backward", "LinearCache", "flatten_forward", "flatten_backward", "FlattenCache"]
 
@@ -54,6 +54,7 @@ class LinearCache(NamedTuple):
 def linear_forward(x: Any, w: Any, b: Any = None) -> tuple[Any, LinearCache]:
     """y = x w^T + b for x (N, F_in), w (F_out, F_in), b (F_out,) or None, as ``torch.nn.functional.linear``."""
     require_float(x, "linear")
+    require_float(w, "linear weight")
     if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1]:
         raise ValueError(f"linear: expected x (N, F_in) and w (F_out, F_in) with the same F_in, got x "
                          f"{tuple(x.shape)} and w {tuple(w.shape)}")
@@ -82,11 +83,7 @@ class FlattenCache(NamedTuple):
 def flatten_forward(x: Any, start_dim: int = 1) -> tuple[Any, FlattenCache]:
     """x with the axes from ``start_dim`` (negative counts from the end) merged into one, as
     ``torch.flatten(x, start_dim)``; a view where the memory layout allows."""
-    ndim = x.ndim
-    if not -ndim <= start_dim < ndim:
-        raise ValueError(f"flatten: start_dim={start_dim} is out of range for a {ndim}-D input "
-                         f"of shape {tuple(x.shape)}")
-    start = start_dim % ndim
+    start = normalize_dim(start_dim, x.ndim, "flatten", "start_dim")
     shape = tuple(x.shape)
     return x.reshape(*shape[:start], math.prod(shape[start:])), FlattenCache(shape)
 

@@ -76,13 +76,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ._util import Pair, pair, require_float
-from .conv import conv_output_size
+from ._util import Pair, pair, require_float, require_ndim
+from .conv import conv_output_hw, conv_output_size
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",
            "avg_pool2d_forward", "avg_pool2d_backward", "AvgPool2dCache",
            "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "AdaptiveAvgPool2dCache",
-           "pool_output_size"]
+           "pool_output_size", "pool_hyperparameters", "adaptive_output_size"]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -90,25 +90,28 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return conv_output_size(size, kernel, stride, padding, 1)
 
 
+def pool_hyperparameters(kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair,
+                         where: str) -> tuple[Pair, Pair, Pair]:
+    """(kernel, stride, padding) as (h, w) pairs, stride defaulting to the kernel; ValueError naming
+    ``where`` unless kernel and stride are >= 1 and 0 <= padding <= kernel // 2 (PyTorch's rule)."""
+    kernel = pair(kernel_size, f"{where} kernel_size")
+    stride = kernel if stride is None else pair(stride, f"{where} stride")
+    padding = pair(padding, f"{where} padding")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"{where}: kernel_size and stride must be >= 1, got kernel_size={kernel}, stride={stride}")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{where}: padding must be between 0 and half the kernel size (as in PyTorch), got "
+                         f"padding={padding} for kernel_size={kernel}")
+    return kernel, stride, padding
+
+
 def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair,
               op: str) -> tuple[Pair, Pair, Pair]:
     """Validate ``x`` and the hyper-parameters of pooling op ``op``; return (kernel, stride, padding)."""
     require_float(x, op)
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
-    kernel = pair(kernel_size, f"{op} kernel_size")
-    stride = kernel if stride is None else pair(stride, f"{op} stride")
-    padding = pair(padding, f"{op} padding")
-    if min(kernel) < 1 or min(stride) < 1:
-        raise ValueError(f"{op}: kernel_size and stride must be >= 1, got kernel_size={kernel}, stride={stride}")
-    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding must be between 0 and half the kernel, got padding={padding} "
-                         f"for kernel_size={kernel}")
-    h, w = x.shape[2:]
-    if pool_output_size(h, kernel[0], stride[0], padding[0]) < 1 or \
-            pool_output_size(w, kernel[1], stride[1], padding[1]) < 1:
-        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
-                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    require_ndim(x, (4,), op, "(N, C, H, W)")
+    kernel, stride, padding = pool_hyperparameters(kernel_size, stride, padding, op)
+    conv_output_hw(x.shape, kernel, stride, padding, (1, 1), op)
     return kernel, stride, padding
 
 
@@ -155,6 +158,14 @@ class AdaptiveAvgPool2dCache(NamedTuple):
     output_size: Pair
 
 
+def adaptive_output_size(output_size: int | Pair, where: str) -> Pair:
+    """(H_o, W_o); ValueError naming ``where`` unless both are ints >= 1."""
+    size = pair(output_size, f"{where} output_size")
+    if min(size) < 1:
+        raise ValueError(f"{where}: output_size must be >= 1, got {output_size!r}")
+    return size
+
+
 def _bin_matrix(size: int, out: int, dtype: Any) -> Any:
     """(out, size) averaging matrix: row i is 1/|B_i| on B_i = [floor(i size/out), ceil((i+1) size/out))."""
     i = np.arange(out)
@@ -176,11 +187,8 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
     """y (N, C, H_o, W_o) = the mean of each of PyTorch's adaptive bins, as
     ``torch.nn.functional.adaptive_avg_pool2d``. See the module docstring."""
     require_float(x, "adaptive_avg_pool2d")
-    if x.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d: expected a 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
-    size = pair(output_size, "adaptive_avg_pool2d output_size")
-    if min(size) < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size!r}")
+    require_ndim(x, (4,), "adaptive_avg_pool2d", "(N, C, H, W)")
+    size = adaptive_output_size(output_size, "adaptive_avg_pool2d")
     cache = AdaptiveAvgPool2dCache(tuple(x.shape), size)
     kernel = _uniform_kernel(cache.x_shape, size)
     if kernel is not None:

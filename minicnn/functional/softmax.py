@@ -50,31 +50,14 @@ cross-entropy keeps log p (N, K), t and eps.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import require_float
+from ._util import finite_float, normalize_dim, require_float
 
 __all__ = ["softmax_forward", "softmax_backward", "SoftmaxCache",
            "log_softmax_forward", "log_softmax_backward", "LogSoftmaxCache",
            "cross_entropy_forward", "cross_entropy_backward", "CrossEntropyCache"]
-
-
-def normalize_dim(dim: Any, ndim: int, where: str) -> int:
-    """``dim`` as an axis in [0, ndim), accepting negative values like PyTorch; errors name ``where``."""
-    if isinstance(dim, bool):
-        raise TypeError(f"{where}: dim must be an int, got {dim!r}")
-    try:
-        d = operator.index(dim)
-    except TypeError:
-        raise TypeError(f"{where}: dim must be an int, got {dim!r}") from None
-    if ndim < 1:
-        raise ValueError(f"{where}: expected an input with at least 1 dimension, got a 0-D array")
-    if not -ndim <= d < ndim:
-        raise ValueError(f"{where}: dim {d} is out of range for a {ndim}-D input "
-                         f"(expected -{ndim} <= dim < {ndim})")
-    return d % ndim
 
 
 def check_cross_entropy_inputs(logits: Any, targets: Any, where: str) -> None:
@@ -100,11 +83,9 @@ def check_cross_entropy_inputs(logits: Any, targets: Any, where: str) -> None:
         raise ValueError(f"{where}: target {bad} is out of range for {k} classes (expected 0 <= target < {k})")
 
 
-def _label_smoothing(value: Any, where: str) -> float:
-    try:
-        eps = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where}: label_smoothing must be a number, got {value!r}") from None
+def check_label_smoothing(value: Any, where: str) -> float:
+    """``value`` as a float in [0, 1]; TypeError for a non-number, ValueError outside the interval."""
+    eps = finite_float(value, "label_smoothing", where)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {value!r}")
     return eps
@@ -158,7 +139,7 @@ def cross_entropy_forward(logits: Any, targets: Any, label_smoothing: float = 0.
 
     Returns the loss as a 0-d array of the logits' dtype, and the cache.
     """
-    eps = _label_smoothing(label_smoothing, "cross_entropy")
+    eps = check_label_smoothing(label_smoothing, "cross_entropy")
     if hasattr(targets, "dtype"):
         targets = backend.asarray(targets)
     check_cross_entropy_inputs(logits, targets, "cross_entropy")

@@ -7,24 +7,15 @@ backward. PReLU is the only one with a parameter, ``weight``.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable
 
 from .. import backend
 from ..functional import activation as Fa
 from ..functional import softmax as Fs
+from ..functional._util import finite_float, int_dim, is_positive_int, normalize_dim
 from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "PReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax"]
-
-
-def _check_float(layer: Module, x: Any) -> None:
-    """TypeError naming ``layer`` unless ``x`` is an array of a floating dtype."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is None or getattr(x, "ndim", None) is None:
-        raise TypeError(f"{layer._name()}: expected an array, got {type(x).__name__}")
-    if dtype.kind != "f":
-        raise TypeError(f"{layer._name()}: expected a floating-point input (float32 or float64), got dtype {dtype}")
 
 
 class _Pointwise(Module):
@@ -37,7 +28,7 @@ class _Pointwise(Module):
         return {}
 
     def _check(self, x: Any) -> None:
-        _check_float(self, x)
+        self._check_input(x)
 
     def forward(self, x: Any) -> Any:
         self._check(x)
@@ -64,7 +55,7 @@ class LeakyReLU(_Pointwise):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = Fa.finite_float(negative_slope, "negative_slope", "LeakyReLU")
+        self.negative_slope = finite_float(negative_slope, "negative_slope", "LeakyReLU")
 
     def _kwargs(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope}
@@ -81,7 +72,7 @@ class ELU(_Pointwise):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = Fa.finite_float(alpha, "alpha", "ELU")
+        self.alpha = finite_float(alpha, "alpha", "ELU")
 
     def _kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -112,10 +103,10 @@ class Softplus(_Pointwise):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
-        self.beta = Fa.finite_float(beta, "beta", "Softplus")
+        self.beta = finite_float(beta, "beta", "Softplus")
         if self.beta == 0.0:
             raise ValueError("Softplus: beta must be non-zero")
-        self.threshold = Fa.finite_float(threshold, "threshold", "Softplus")
+        self.threshold = finite_float(threshold, "threshold", "Softplus")
 
     def _kwargs(self) -> dict[str, Any]:
         return {"beta": self.beta, "threshold": self.threshold}
@@ -136,16 +127,11 @@ class _AlongDim(_Pointwise):
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
-        if isinstance(dim, bool):
-            raise TypeError(f"{type(self).__name__}: dim must be an int, got {dim!r}")
-        try:
-            self.dim = operator.index(dim)
-        except TypeError:
-            raise TypeError(f"{type(self).__name__}: dim must be an int, got {dim!r}") from None
+        self.dim = int_dim(dim, type(self).__name__)
 
     def _check(self, x: Any) -> None:
-        _check_float(self, x)
-        Fs.normalize_dim(self.dim, x.ndim, f"{self._name()} with input of shape {tuple(x.shape)}")
+        self._check_input(x)
+        normalize_dim(self.dim, x.ndim, lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
 
     def _kwargs(self) -> dict[str, Any]:
         return {"dim": self.dim}
@@ -177,17 +163,17 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
         super().__init__()
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
+        if not is_positive_int(num_parameters):
             raise ValueError(f"PReLU: num_parameters must be an int >= 1, got {num_parameters!r}")
-        self.num_parameters = num_parameters
-        self.init = Fa.finite_float(init, "init", "PReLU")
+        self.num_parameters = int(num_parameters)
+        self.init = finite_float(init, "init", "PReLU")
         self.weight = Parameter(backend.xp().full((num_parameters,), self.init, dtype="float32"))
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
 
     def forward(self, x: Any) -> Any:
-        _check_float(self, x)
+        self._check_input(x)
         c = self.num_parameters
         if c > 1 and (x.ndim < 2 or x.shape[1] != c):
             raise ValueError(f"{self._name()}: expected {c} channels (axis 1), got input of shape {tuple(x.shape)}")

@@ -5,7 +5,7 @@ from typing import Any
 
 from .. import backend
 from ..functional import conv as Fc
-from ..functional._util import pair
+from ..functional._util import is_positive_int
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 
@@ -19,19 +19,15 @@ class Conv2d(Module):
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                  dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True) -> None:
         super().__init__()
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(kernel_size, "Conv2d kernel_size")
-        self.stride = pair(stride, "Conv2d stride")
-        self.padding = pair(padding, "Conv2d padding")
-        self.dilation = pair(dilation, "Conv2d dilation")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"Conv2d: in_channels and out_channels must be >= 1, got {in_channels}, {out_channels}")
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} "
+        if not (is_positive_int(in_channels) and is_positive_int(out_channels)):
+            raise ValueError(f"Conv2d: in_channels and out_channels must be ints >= 1, got {in_channels!r}, "
+                             f"{out_channels!r}")
+        if not is_positive_int(groups) or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups!r} must be an int >= 1 dividing in_channels={in_channels} "
                              f"and out_channels={out_channels}")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: kernel_size, stride and dilation must be >= 1 and padding >= 0, got "
-                             f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}, padding={padding}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size, self.stride, self.padding, self.dilation = Fc.conv_hyperparameters(
+            kernel_size, stride, padding, dilation, "Conv2d")
         xp = backend.xp()
         self.weight = Parameter(xp.zeros((out_channels, in_channels // groups, *self.kernel_size), dtype="float32"))
         self.register_parameter("bias", Parameter(xp.zeros(out_channels, dtype="float32")) if bias else None)
@@ -58,11 +54,8 @@ class Conv2d(Module):
 
     def forward(self, x: Any) -> Any:
         self._check_input(x, (4,), self.in_channels)
-        _, ho, wo = self.output_shape(tuple(x.shape[1:]))
-        if ho < 1 or wo < 1:
-            raise ValueError(f"{self._name()}: kernel {self.kernel_size} with dilation {self.dilation} is larger "
-                             f"than the padded input {x.shape[2] + 2 * self.padding[0]}x"
-                             f"{x.shape[3] + 2 * self.padding[1]} (input shape {tuple(x.shape)})")
+        Fc.conv_output_hw(x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
+                          lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
         b = self.bias.data if self.bias is not None else None
         y, cache = Fc.conv2d_forward(x, self.weight.data, b, self.stride, self.padding, self.dilation, self.groups)
         self._save(cache)

@@ -20,16 +20,14 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = Fd.check_p(p, "Dropout")
         self.next_mask: Any = None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
     def forward(self, x: Any, mask: Any = None) -> Any:
-        self._check_input(x, (getattr(x, "ndim", -1),))
+        self._check_input(x)
         if mask is None and self.training:
             mask, self.next_mask = self.next_mask, None
         if mask is not None and tuple(mask.shape) != tuple(x.shape):

@@ -44,9 +44,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of ``shape``, as ``torch.nn.init._calculate_fan_in_and_fan_out``."""
     if len(shape) < 2:
         raise ValueError(f"fan in and fan out need at least 2 dimensions, got shape {shape}")
-    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import backend
 from ..functional import linear as Fl
+from ..functional._util import int_dim, is_positive_int, normalize_dim
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 
@@ -16,9 +17,10 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: in_features and out_features must be >= 1, got {in_features}, {out_features}")
-        self.in_features, self.out_features = in_features, out_features
+        if not (is_positive_int(in_features) and is_positive_int(out_features)):
+            raise ValueError(f"Linear: in_features and out_features must be ints >= 1, got {in_features!r}, "
+                             f"{out_features!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
         xp = backend.xp()
         self.weight = Parameter(xp.zeros((out_features, in_features), dtype="float32"))
         self.register_parameter("bias", Parameter(xp.zeros(out_features, dtype="float32")) if bias else None)
@@ -46,16 +48,15 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1) -> None:
         super().__init__()
-        self.start_dim = start_dim
+        self.start_dim = int_dim(start_dim, "Flatten", "start_dim")
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x, (getattr(x, "ndim", -1),))
-        if not -x.ndim <= self.start_dim < x.ndim:
-            raise ValueError(f"{self._name()}: start_dim={self.start_dim} is out of range for a {x.ndim}-D input "
-                             f"of shape {tuple(x.shape)}")
+        self._check_input(x)
+        normalize_dim(self.start_dim, x.ndim, lambda: f"{self._name()} with input of shape {tuple(x.shape)}",
+                      "start_dim")
         y, cache = Fl.flatten_forward(x, self.start_dim)
         self._save(cache)
         return y

@@ -22,13 +22,7 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
-        try:
-            eps = float(label_smoothing)
-        except (TypeError, ValueError):
-            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a number, got {label_smoothing!r}") from None
-        if not 0.0 <= eps <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-        self.label_smoothing = eps
+        self.label_smoothing = Fs.check_label_smoothing(label_smoothing, "CrossEntropyLoss")
 
     def extra_repr(self) -> str:
         return f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..functional._util import require_float, require_ndim
 
 
 class Parameter:
@@ -54,14 +55,25 @@ class Module:
 
     # ---- registration -------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        """Register a Parameter or a Module under ``name``, or set a plain attribute.
+
+        As in PyTorch, assigning an array to a buffer's name replaces the buffer's value
+        (it stays in ``state_dict``), and a registered parameter can only be replaced by
+        a Parameter or by None (which removes it).
+        """
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call Module.__init__() before assigning attributes")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            self._buffers[name] = value
+            return
+        if name in self._parameters and not isinstance(value, Parameter) and value is not None:
+            raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
+                            "(expected a Parameter or None)")
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        if isinstance(value, (Parameter, Module)):
+            self.__dict__.pop(name, None)               # a plain attribute would shadow the registered one
+            (self._parameters if isinstance(value, Parameter) else self._modules)[name] = value
         else:
             object.__setattr__(self, name, value)
 
@@ -74,20 +86,12 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name``; ``None`` records an absent optional parameter."""
-        if param is None:
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        setattr(self, name, param)
 
     def register_buffer(self, name: str, array: Any) -> None:
-        """Register saved, untrained state (it appears in ``state_dict``)."""
-        self.__dict__.pop(name, None)
-        self._buffers[name] = array
-
-    def set_buffer(self, name: str, array: Any) -> None:
-        """Replace the value of an existing buffer."""
-        if name not in self._buffers:
-            raise KeyError(f"{self._name()}: no buffer named {name!r}")
+        """Register saved, untrained state (it appears in ``state_dict``); assign to the name to replace it."""
+        for store in (self._parameters, self._modules, self.__dict__):
+            store.pop(name, None)
         self._buffers[name] = array
 
     # ---- forward / backward ---------------------------------------------------------
@@ -97,8 +101,8 @@ class Module:
     def backward(self, dy: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, *args: Any) -> Any:
-        return self.forward(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
 
     def _save(self, cache: Any) -> None:
         object.__setattr__(self, "_cache", cache)
@@ -243,19 +247,13 @@ class Module:
         lines = [f"  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
-    def _check_input(self, x: Any, ndims: tuple[int, ...], size: int | None = None,
+    def _check_input(self, x: Any, ndims: tuple[int, ...] | None = None, size: int | None = None,
                      what: str = "channels") -> None:
         """Raise TypeError/ValueError naming this layer unless ``x`` is a float array with
-        one of ``ndims`` dimensions and ``size`` entries along axis 1 (when given)."""
-        dtype = getattr(x, "dtype", None)
-        if dtype is None or getattr(x, "ndim", None) is None:
-            raise TypeError(f"{self._name()}: expected an array, got {type(x).__name__}")
-        if dtype.kind != "f":
-            raise TypeError(f"{self._name()}: expected a floating-point input (float32 or float64), "
-                            f"got dtype {dtype}")
-        if x.ndim not in ndims:
-            want = " or ".join(f"{d}-D" for d in ndims)
-            raise ValueError(f"{self._name()}: expected a {want} input, got shape {tuple(x.shape)}")
+        one of ``ndims`` dimensions (any, when None) and ``size`` entries along axis 1 (when given)."""
+        require_float(x, self._name)
+        if ndims is not None:
+            require_ndim(x, ndims, self._name)
         if size is not None and x.shape[1] != size:
             raise ValueError(f"{self._name()}: expected {size} {what} (axis 1), "
                              f"got input of shape {tuple(x.shape)}")
@@ -272,10 +270,13 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def __getitem__(self, index: int | slice) -> Module:
-        mods = list(self._modules.values())
+        """The child at ``index``; a slice is a new Sequential whose children keep their names, as in PyTorch."""
         if isinstance(index, slice):
-            return Sequential(*mods[index])
-        return mods[index]
+            part = Sequential()
+            for name, m in list(self._modules.items())[index]:
+                setattr(part, name, m)
+            return part
+        return list(self._modules.values())[index]
 
     def __len__(self) -> int:
         return len(self._modules)

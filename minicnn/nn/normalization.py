@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..functional import normalization as Fn
+from ..functional._util import finite_float, is_positive_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
@@ -28,13 +29,15 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
+        name = type(self).__name__
+        if not is_positive_int(num_features):
+            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+        eps, momentum = finite_float(eps, "eps", name), finite_float(momentum, "momentum", name)
         if not eps > 0:
-            raise ValueError(f"{type(self).__name__}: eps must be > 0, got {eps!r}")
+            raise ValueError(f"{name}: eps must be > 0, got {eps!r}")
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum!r}")
-        self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
+            raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         xp = backend.xp()
         self.weight = Parameter(xp.ones(num_features, dtype="float32"))
         self.bias = Parameter(xp.zeros(num_features, dtype="float32"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..functional import conv as Fc
 from ..functional import pooling as Fp
-from ..functional._util import pair
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -16,16 +16,8 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
-        cls = type(self).__name__
-        self.kernel_size = pair(kernel_size, f"{cls} kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, f"{cls} stride")
-        self.padding = pair(padding, f"{cls} padding")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"{cls}: kernel_size and stride must be >= 1, got kernel_size={kernel_size}, "
-                             f"stride={stride}")
-        if min(self.padding) < 0 or any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"{cls}: padding must be between 0 and half the kernel size (as in PyTorch), got "
-                             f"padding={padding} for kernel_size={kernel_size}")
+        self.kernel_size, self.stride, self.padding = Fp.pool_hyperparameters(kernel_size, stride, padding,
+                                                                              type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -38,11 +30,8 @@ class _Pool2d(Module):
 
     def _check(self, x: Any) -> None:
         self._check_input(x, (4,))
-        _, ho, wo = self.output_shape(tuple(x.shape[1:]))
-        if ho < 1 or wo < 1:
-            raise ValueError(f"{self._name()}: kernel {self.kernel_size} is larger than the padded input "
-                             f"{x.shape[2] + 2 * self.padding[0]}x{x.shape[3] + 2 * self.padding[1]} "
-                             f"(input shape {tuple(x.shape)})")
+        Fc.conv_output_hw(x.shape, self.kernel_size, self.stride, self.padding, (1, 1),
+                          lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
 
 
 class MaxPool2d(_Pool2d):
@@ -76,9 +65,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: int | tuple[int, int]) -> None:
         super().__init__()
-        self.output_size = pair(output_size, "AdaptiveAvgPool2d output_size")
-        if min(self.output_size) < 1:
-            raise ValueError(f"AdaptiveAvgPool2d: output_size must be >= 1, got {output_size!r}")
+        self.output_size = Fp.adaptive_output_size(output_size, "AdaptiveAvgPool2d")
 
     def extra_repr(self) -> str:
         ho, wo = self.output_size

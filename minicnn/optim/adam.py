@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..functional._util import finite_float
 from .functional import adam_update_
 from .optimizer import Optimizer, ParamsArg
 
@@ -18,15 +19,16 @@ class Adam(Optimizer):
     def __init__(self, params: ParamsArg, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        if len(betas) != 2 or not all(0.0 <= finite_float(b, "betas", name) < 1.0 for b in betas):
             raise ValueError(f"{name}: invalid betas {betas!r} (each must be in [0, 1))")
+        eps, weight_decay = finite_float(eps, "eps", name), finite_float(weight_decay, "weight_decay", name)
         if not eps >= 0:
             raise ValueError(f"{name}: invalid eps {eps!r} (must be >= 0)")
         if not weight_decay >= 0:
             raise ValueError(f"{name}: invalid weight_decay {weight_decay!r} (must be >= 0)")
         super().__init__(params, lr)
         self.betas = (float(betas[0]), float(betas[1]))
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.eps, self.weight_decay = eps, weight_decay
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
         adam_update_(param, grad, state, lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,

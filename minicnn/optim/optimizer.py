@@ -12,6 +12,7 @@ parameters whose ``.grad`` is a tensor.
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any, Union
 
@@ -59,7 +60,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {value!r} (must be a number >= 0)")
         self._lr = float(value)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..functional._util import finite_float
 from .functional import sgd_update_
 from .optimizer import Optimizer, ParamsArg
 
@@ -16,6 +17,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: ParamsArg, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
+        momentum = finite_float(momentum, "momentum", "SGD")
+        weight_decay = finite_float(weight_decay, "weight_decay", "SGD")
         if not momentum >= 0:
             raise ValueError(f"SGD: invalid momentum {momentum!r} (must be >= 0)")
         if not weight_decay >= 0:
@@ -23,7 +26,7 @@ class SGD(Optimizer):
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         super().__init__(params, lr)
-        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+        self.momentum, self.nesterov, self.weight_decay = momentum, bool(nesterov), weight_decay
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
         sgd_update_(param, grad, state, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,

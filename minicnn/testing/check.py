@@ -57,16 +57,20 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
     """Check a hand-written backward against central differences, in float64.
 
     ``module_or_fn`` is either a ``minicnn.nn.Module`` (its ``forward(*inputs)``
-    and ``backward(dy)``, and the gradients it ADDS to every parameter) or a
-    functional pair given as a tuple ``(op_forward, op_backward)`` where
-    ``op_forward(*inputs) -> (out, cache)`` and ``op_backward(dout, cache)``
-    returns one gradient per input (``None`` for non-differentiable ones,
-    such as integer targets).
+    and ``backward(dy)``, which returns the gradient of the first input and ADDS
+    the gradient of every parameter) or a functional pair given as a tuple
+    ``(op_forward, op_backward)`` where ``op_forward(*inputs) -> (out, cache)``
+    and ``op_backward(dout, cache)`` returns one gradient per input, in order
+    (``None`` for non-differentiable ones, such as integer targets).
 
-    The scalar checked is ``sum(out * g)`` with a fixed random ``g`` (a random
-    upstream gradient, so transposed gradients cannot hide). Floating inputs
-    and parameters must be float64. Returns True, or raises AssertionError
-    naming the input or parameter and its worst element.
+    Checked: a Module's first input and every parameter; every floating input of
+    a functional pair. The scalar differentiated is ``sum(out * g)`` with a fixed
+    random ``g`` (a random upstream gradient, so transposed gradients cannot
+    hide); ``out`` may be an array or a Python float (a loss). Floating inputs and
+    parameters must be float64. A Module's parameters and buffers are restored
+    afterwards (the many forwards would otherwise move, e.g., batch norm's running
+    statistics), and its gradients are left at zero. Returns True, or raises
+    AssertionError naming the input or parameter and its worst element.
     """
     from ..nn.module import Module
 
@@ -79,36 +83,23 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
     def device(args: Sequence[Any]) -> list[Any]:
         return [backend.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
 
+    def upstream(out: Any) -> np.ndarray:
+        return rng.standard_normal(np.shape(backend.to_numpy(out)))
+
     if isinstance(module_or_fn, Module):
         module = module_or_fn
         for name, p in module.named_parameters():
             if p.data.dtype != np.float64:
                 raise TypeError(f"gradcheck: parameter {name} is {p.data.dtype}; call module.astype(numpy.float64)")
-
-        def run_forward() -> Any:
-            return module.forward(*device(host_inputs))
-
-        out = run_forward()
-        g = rng.standard_normal(out.shape)
-        module.zero_grad()
-        analytic = {"input 0": module.backward(backend.asarray(g))}
-        analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in module.named_parameters()})
-
-        def scalar() -> float:
-            return float(np.sum(backend.to_numpy(run_forward()) * g))
-        numeric = {"input 0": _numeric_grad(scalar, host_inputs[0], eps)}
-        for n, p in module.named_parameters():
-            host = np.array(backend.to_numpy(p.data), copy=True)
-
-            def scalar_p(p: Any = p, host: np.ndarray = host) -> float:
-                p.data = backend.asarray(host)
-                return scalar()
-            numeric[f"parameter {n}"] = _numeric_grad(scalar_p, host, eps)
-            p.data = backend.asarray(host)
+        saved = module.state_dict()
+        try:
+            analytic, numeric = _module_gradients(module, host_inputs, device, upstream, eps)
+        finally:
+            module.load_state_dict(saved)
     else:
         forward, backward = module_or_fn
         out, cache = forward(*device(host_inputs))
-        g = rng.standard_normal(np.shape(backend.to_numpy(out)))
+        g = upstream(out)
         grads = backward(backend.asarray(g), cache)
         grads = grads if isinstance(grads, tuple) else (grads,)
         analytic, numeric = {}, {}
@@ -116,9 +107,40 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
         def scalar() -> float:
             return float(np.sum(backend.to_numpy(forward(*device(host_inputs))[0]) * g))
         for i, x in enumerate(host_inputs):
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f" and i < len(grads) and grads[i] is not None:
+            if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+                continue
+            if i >= len(grads):
+                raise ValueError(f"gradcheck: the backward returned {len(grads)} gradient(s), none for floating "
+                                 f"input {i}; return None for an input that has no gradient")
+            if grads[i] is not None:
                 analytic[f"input {i}"] = grads[i]
                 numeric[f"input {i}"] = _numeric_grad(scalar, x, eps)
     for key, num in numeric.items():
         assert_close(analytic[key], num, rtol=rtol, atol=atol, name=f"gradcheck {key}")
     return True
+
+
+def _module_gradients(module: Any, host_inputs: list[Any], device: Callable[[Sequence[Any]], list[Any]],
+                      upstream: Callable[[Any], np.ndarray], eps: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(analytic, numeric) gradients of ``sum(module(*inputs) * g)`` for input 0 and every parameter."""
+    def run_forward() -> Any:
+        return module.forward(*device(host_inputs))
+
+    out = run_forward()
+    g = upstream(out)
+    module.zero_grad()
+    analytic = {"input 0": module.backward(backend.asarray(g))}
+    analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in module.named_parameters()})
+
+    def scalar() -> float:
+        return float(np.sum(backend.to_numpy(run_forward()) * g))
+    numeric = {"input 0": _numeric_grad(scalar, host_inputs[0], eps)}
+    for n, p in module.named_parameters():
+        host = np.array(backend.to_numpy(p.data), copy=True)
+
+        def scalar_p(p: Any = p, host: np.ndarray = host) -> float:
+            p.data = backend.asarray(host)
+            return scalar()
+        numeric[f"parameter {n}"] = _numeric_grad(scalar_p, host, eps)
+        p.data = backend.asarray(host)
+    return analytic, numeric

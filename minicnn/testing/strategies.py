@@ -18,9 +18,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-
-def _out(size: int, k: int, s: int, p: int, d: int) -> int:
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+from ..functional.conv import conv_output_size
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,8 @@ class ConvGeometry:
 
     @property
     def out_hw(self) -> tuple[int, int]:
-        return (_out(self.h, self.kernel[0], self.stride[0], self.padding[0], self.dilation[0]),
-                _out(self.w, self.kernel[1], self.stride[1], self.padding[1], self.dilation[1]))
+        return (conv_output_size(self.h, self.kernel[0], self.stride[0], self.padding[0], self.dilation[0]),
+                conv_output_size(self.w, self.kernel[1], self.stride[1], self.padding[1], self.dilation[1]))
 
 
 @dataclass(frozen=True)
