@@ -47,7 +47,7 @@ from .metrics import classification_metrics, format_metrics_table
 from .models import MODELS, count_parameters
 from .plots import plot_confusion, plot_curves
 from .schedules import SCHEDULES
-from .trainer import CHECKPOINT_NAME, NonFiniteLoss, Resume, Run, StopFlag, UsageError
+from .trainer import CHECKPOINT_NAME, NonFiniteLoss, NonFiniteWeights, Resume, Run, StopFlag, UsageError
 from .transfer import TransferError
 
 __all__ = ["Recipe", "RECIPES", "main"]
@@ -226,7 +226,7 @@ def _say(text: str, progress: bool) -> None:
         print(text, flush=True)
 
 
-def _nonfinite_message(run: Run, loss: float) -> str:
+def _nonfinite_message(run: Run, exc: NonFiniteLoss) -> str:
     """What went wrong where, and which checkpoint holds the last good weights."""
     if run.last_checkpoint is None:
         kept = "no checkpoint was written (no epoch had finished)"
@@ -234,8 +234,13 @@ def _nonfinite_message(run: Run, loss: float) -> str:
         path, epoch, batch = run.last_checkpoint
         where = f"after epoch {epoch}" if batch == 0 else f"at epoch {epoch + 1}, batch {batch}"
         kept = f"the last good checkpoint, {path} ({where}), is kept"
-    return (f"error: the training loss became {loss} at step {run.step + 1} (epoch {run.epoch + 1}, "
-            f"batch {run.batch + 1}, lr {run.optimizer.lr:.3g}); stopping. Try a smaller --lr. {kept}.")
+    if isinstance(exc, NonFiniteWeights):
+        what = (f"the loss stayed finite but parameter {exc.args[0]} became NaN or infinite by step {run.step} "
+                f"(lr {run.optimizer.lr:.3g}), so no checkpoint was written for it")
+    else:
+        what = (f"the training loss became {exc.args[0]} at step {run.step + 1} (epoch {run.epoch + 1}, "
+                f"batch {run.batch + 1}, lr {run.optimizer.lr:.3g})")
+    return f"error: {what}; stopping. Try a smaller --lr. {kept}."
 
 
 def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
@@ -250,15 +255,15 @@ def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
                        unit="batch", leave=False, disable=not progress, dynamic_ncols=True)
             try:
                 finished = run.train_epoch(bar, stop)
+                bar.close()
+                if finished:
+                    _say(run.epoch_line(run.end_epoch()), progress)
+                else:
+                    run.save()
             except NonFiniteLoss as exc:
                 bar.close()
-                print(_nonfinite_message(run, exc.args[0]), file=sys.stderr)
+                print(_nonfinite_message(run, exc), file=sys.stderr)
                 return EXIT_NONFINITE
-            bar.close()
-            if finished:
-                _say(run.epoch_line(run.end_epoch()), progress)
-            else:
-                run.save()
             if stop.requested:
                 where = f"after epoch {run.epoch}" if finished else f"at epoch {run.epoch + 1}, batch {run.batch}"
                 print(f"stopped {where}; checkpoint saved to {run.checkpoint_path}. Continue with: "

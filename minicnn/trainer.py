@@ -31,7 +31,7 @@ from .models import build_model, last_linear
 from .schedules import learning_rate
 from .transfer import apply_init, load_torch_state
 
-__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_FORMAT", "UsageError", "NonFiniteLoss", "StopFlag", "EpochTally",
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_FORMAT", "UsageError", "NonFiniteLoss", "NonFiniteWeights", "StopFlag", "EpochTally",
            "load_run_checkpoint", "Resume", "default_out", "Run"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -46,6 +46,14 @@ class UsageError(Exception):
 
 class NonFiniteLoss(Exception):
     """The training loss became NaN or infinite (``args[0]`` is the loss)."""
+
+
+class NonFiniteWeights(NonFiniteLoss):
+    """A finite loss, but the step left a parameter NaN or infinite (``args[0]`` is its name).
+
+    Found when a checkpoint is about to be written, which is then not written, so the
+    last good checkpoint stays.
+    """
 
 
 class StopFlag:
@@ -225,7 +233,14 @@ class Run:
 
     # ---- checkpoints ----
     def save(self) -> Path:
-        """Write the whole state to ``checkpoint.npz`` atomically; returns its path."""
+        """Write the whole state to ``checkpoint.npz`` atomically; returns its path.
+
+        Raises :class:`NonFiniteWeights`, writing nothing, when a parameter is not finite.
+        """
+        xp = backend.xp()
+        bad = next((name for name, p in self.model.named_parameters() if not bool(xp.isfinite(p.data).all())), None)
+        if bad is not None:
+            raise NonFiniteWeights(bad)
         save_checkpoint(self.checkpoint_path, {
             "format": CHECKPOINT_FORMAT, "version": 1, "config": self.config,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),

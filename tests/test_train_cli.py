@@ -17,7 +17,7 @@ import torch
 
 from datafiles import (labelled_images, make_cifar_tarball, make_idx_dataset, make_image_folder,
                        shared_datasets)
-from minicnn import nn
+from minicnn import nn, optim
 from minicnn import train as T
 from minicnn.checkpoint import load_checkpoint, save_checkpoint
 from minicnn.metrics import classification_metrics, format_metrics_table
@@ -230,6 +230,27 @@ def test_nonfinite_loss_names_the_step_and_keeps_last_good_checkpoint(data_dir, 
                            "--batch-size", "32", "--epochs", "3", "--out", str(tmp_path)], capsys)
     assert code == 1
     assert "the training loss became nan at step 7 (epoch 2, batch 2" in err and "Traceback" not in err
+    assert f"the last good checkpoint, {tmp_path / 'checkpoint.npz'} (after epoch 1), is kept" in err
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert saved["position"] == {"epoch": 1, "batch": 0, "step": 5}
+    assert all(np.isfinite(v).all() for v in saved["model"].values() if v.dtype.kind == "f")
+
+
+def test_weights_gone_non_finite_behind_a_finite_loss_are_never_checkpointed(data_dir, tmp_path, capsys,
+                                                                            monkeypatch):
+    original, calls = optim.Adam.step, []
+
+    def step(opt_self):                                 # the 10th step (last of epoch 2) breaks a weight
+        original(opt_self)
+        calls.append(1)
+        if len(calls) == 10:
+            opt_self._params[0].data[...] = np.nan
+
+    monkeypatch.setattr(optim.Adam, "step", step)
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "160", "--val-split", "0",
+                           "--batch-size", "32", "--epochs", "3", "--out", str(tmp_path)], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "the loss stayed finite but parameter 0.weight became NaN or infinite by step 10" in err
     assert f"the last good checkpoint, {tmp_path / 'checkpoint.npz'} (after epoch 1), is kept" in err
     saved = load_checkpoint(tmp_path / "checkpoint.npz")
     assert saved["position"] == {"epoch": 1, "batch": 0, "step": 5}
