@@ -71,13 +71,19 @@ def machine_line(threads: int) -> str:
 
 
 def set_threads(threads: int) -> None:
-    """Give torch and numba the same number of threads."""
+    """Give torch and numba the same number of threads.
+
+    minicnn's Numba kernels are imported first: they choose Numba's threading
+    layer, which must happen before anything (``numba.set_num_threads``
+    included) starts Numba's threads.
+    """
     import torch
 
+    from minicnn import backend
+
     torch.set_num_threads(threads)
-    try:
+    if backend.is_available("numba"):
         import numba
 
+        backend.kernels("numba")
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass

@@ -11,13 +11,19 @@ Conventions shared by all primitives
 ------------------------------------
 * Arrays are NCHW; ``stride``, ``padding``, ``dilation`` and ``kernel`` are
   ``(h, w)`` pairs of ints; results keep the input's floating dtype.
-* Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``.
+* Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``
+  (:func:`out_size`, shared by the backends with :func:`check_pool_padding`).
 * ``im2col`` rows are ordered ``c * k_h * k_w + i * k_w + j`` (channel, kernel
   row, kernel column) and columns ``oh * W_out + ow``, so an OIHW weight reshaped
   to ``(C_out, C * k_h * k_w)`` multiplies it directly. The values are those of
   ``torch.nn.functional.unfold``; the CPU backends store them channel-major (the
   result is the transposed view of a contiguous ``(C*kh*kw, N, Ho*Wo)`` array,
-  so one GEMM covers every image), and ``col2im`` accepts columns of any strides.
+  so one GEMM covers every image), the CUDA backend as a contiguous
+  ``(N, C*kh*kw, Ho*Wo)`` array: callers must not depend on the strides, and
+  ``col2im`` accepts columns of any strides.
+* Pooling padding is at most half the kernel (as PyTorch demands, so every
+  window holds a pixel); ``max_pool2d`` and ``avg_pool2d`` raise ``ValueError``
+  otherwise (:func:`check_pool_padding`).
 * Backward primitives never modify their inputs.
 
 The primitive set
@@ -68,3 +74,14 @@ PRIMITIVES = (
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "batch_norm_train", "batch_norm_backward",
 )
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def check_pool_padding(kernel: tuple[int, int], padding: tuple[int, int]) -> None:
+    """ValueError unless the pooling padding is at most half the kernel, so every window holds a pixel."""
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ValueError(f"pooling padding {padding} must be at most half the kernel {kernel}")

@@ -7,13 +7,17 @@
   results on hypothesis-drawn shapes and geometries, in float32 and float64,
   keeping the dtype; the Numba kernels run twice, serial and parallel twins,
   which must agree bit for bit;
-* every CUDA source compiles with ``nvcc --ptx`` for float and double.
+* every CUDA source compiles with ``nvcc --ptx`` for float and double, and every
+  kernel launch in kernels/cupy_cuda/*.py names a kernel of its source with the
+  right number, order and C types of arguments (read statically, as no test here
+  runs the CuPy wrappers without a GPU).
 """
 from __future__ import annotations
 
 import ast
 import inspect
 import os
+import re
 import shutil
 import subprocess
 from typing import Any, Callable
@@ -24,7 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minicnn import backend
-from minicnn.kernels import PRIMITIVES
+from minicnn.kernels import CONSTANTS, PRIMITIVES
 from minicnn.testing import assert_close
 from minicnn.testing import strategies as cst
 
@@ -117,6 +121,8 @@ def test_module_defines_every_primitive_with_the_reference_signature(name):
     assert not missing, f"{module.__name__} lacks {missing}"
     for p in PRIMITIVES:
         assert _parameters(getattr(module, p)) == _parameters(getattr(ref, p)), p
+    for constant in CONSTANTS:
+        assert isinstance(getattr(module, constant, None), int) and getattr(module, constant) > 0, constant
 
 
 def test_cuda_module_source_defines_every_primitive_with_the_reference_signature():
@@ -135,13 +141,17 @@ def test_cuda_module_source_defines_every_primitive_with_the_reference_signature
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name in exported:
                 found[node.name] = [a.arg for a in node.args.args]
+            elif isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in exported:
+                found[node.targets[0].id] = eval(compile(ast.Expression(node.value), file, "eval"), {})  # e.g. 1 << 30
     with open(os.path.join(CUDA_DIR, "__init__.py"), encoding="utf-8") as f:
         init = ast.parse(f.read())
     star = {n.module for n in init.body if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"}
     assert star >= {"activation", "conv", "norm", "pool", "softmax"}
-    assert [p for p in PRIMITIVES if p not in found] == []
+    assert [p for p in PRIMITIVES + CONSTANTS if p not in found] == []
     for p in PRIMITIVES:
         assert found[p] == _parameters(getattr(ref, p)), p
+    for constant in CONSTANTS:
+        assert isinstance(found[constant], int) and found[constant] > 0, constant
 
 
 @pytest.mark.gpu
@@ -160,6 +170,107 @@ def test_cuda_source_compiles_with_nvcc(source, ctype, tmp_path):
     assert result.returncode == 0, result.stderr
     ptx = (tmp_path / "out.ptx").read_text()
     assert ".entry" in ptx and (".f64" in ptx if ctype == "double" else ".f32" in ptx)
+
+
+_CUDA_KERNEL = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
+
+
+def _cuda_kernel_parameters() -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(source, kernel) -> [(kind, name)] of its parameters, kind "pointer", "double" or "idx_t"."""
+    kernels: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for source in CUDA_SOURCES:
+        with open(os.path.join(CUDA_DIR, source), encoding="utf-8") as f:
+            for name, params in _CUDA_KERNEL.findall(f.read()):
+                parsed = []
+                for param in params.split(","):
+                    words = param.replace("*", " * ").split()
+                    kind = "pointer" if "*" in words else words[0]
+                    assert kind in ("pointer", "double", "idx_t"), f"{source}:{name}: parameter {param!r}"
+                    parsed.append((kind, words[-1]))
+                kernels[(source, name)] = parsed
+    return kernels
+
+
+def _kernel_calls(tree: ast.Module) -> list[tuple[str, ast.expr, list[ast.expr], str]]:
+    """(source, name expression, argument expressions, enclosing function) of every kernel call:
+    ``launch(raw_kernel(source, name, dtype), total, *args)`` and
+    ``raw_kernel(source, name, dtype)(grid, block, args)``."""
+    calls = []
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            if getattr(node.func, "id", None) == "launch" and isinstance(node.args[0], ast.Call):
+                kernel, args = node.args[0], node.args[2:]
+            elif isinstance(node.func, ast.Call) and getattr(node.func.func, "id", None) == "raw_kernel":
+                kernel, args = node.func, list(node.args[2].elts)
+            else:
+                continue
+            assert getattr(kernel.func, "id", None) == "raw_kernel", ast.unparse(node)
+            calls.append((ast.literal_eval(kernel.args[0]), kernel.args[1], args, function.name))
+    return calls
+
+
+def _kernel_names(tree: ast.Module, name: ast.expr, function: str) -> list[str]:
+    """The kernel names a call's name expression takes: a string, or a parameter of ``function``
+    resolved to the strings its callers in the same module pass there."""
+    if isinstance(name, ast.Constant):
+        return [name.value]
+    definition = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    position = [a.arg for a in definition.args.args].index(name.id)
+    return [ast.literal_eval(call.args[position]) for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == function]
+
+
+def _argument_kind(arg: ast.expr) -> str | None:
+    """"double" / "idx_t" for ``np.float64(...)`` / ``np.int64(...)``; None when only the run time knows."""
+    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute):
+        return {"float64": "double", "int64": "idx_t"}.get(arg.func.attr)
+    return None
+
+
+@pytest.mark.parametrize("module", sorted(f for f in os.listdir(CUDA_DIR) if f.endswith(".py") and f != "__init__.py"))
+def test_cuda_launches_match_the_kernel_signatures(module):
+    """Every kernel a CuPy wrapper runs exists in its .cu source and gets as many arguments as it
+    has parameters; a ``double`` parameter gets ``np.float64(...)``; and an argument named like a
+    parameter of the kernel sits at that parameter's position (catches swapped arguments).
+    A starred argument (``*rest``) is matched from both ends."""
+    kernels = _cuda_kernel_parameters()
+    with open(os.path.join(CUDA_DIR, module), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    calls = _kernel_calls(tree)
+    assert calls or module == "activation.py", f"{module} launches no kernel"
+    for source, name_expr, args, function in calls:
+        for name in _kernel_names(tree, name_expr, function):
+            where = f"{module}:{function} -> {source}:{name}"
+            assert (source, name) in kernels, f"{where}: no such kernel"
+            params = kernels[(source, name)]
+            star = next((i for i, a in enumerate(args) if isinstance(a, ast.Starred)), None)
+            if star is None:
+                assert len(args) == len(params), f"{where}: {len(args)} arguments for {len(params)} parameters"
+                pairs = list(zip(args, params))
+            else:
+                after = len(args) - star - 1
+                assert star + after <= len(params), f"{where}: too many arguments"
+                pairs = list(zip(args[:star], params)) + list(zip(args[star + 1:], params[len(params) - after:]))
+            names = [p for _, p in params]
+            for arg, (kind, param) in pairs:
+                got = _argument_kind(arg)
+                assert got in (None, kind) and (kind != "double" or got == "double"), \
+                    f"{where}: {ast.unparse(arg)} passed for the {kind} parameter {param}"
+                if isinstance(arg, ast.Name) and arg.id in names:
+                    assert arg.id == param, f"{where}: {arg.id} passed where the kernel expects {param}"
+
+
+def test_cuda_batch_norm_block_size_matches_the_source():
+    """norm.py launches the *_stats kernels with _BN_THREADS threads; their reduction assumes BN_THREADS."""
+    with open(os.path.join(CUDA_DIR, "norm.cu"), encoding="utf-8") as f:
+        in_source = int(re.search(r"#define BN_THREADS (\d+)", f.read()).group(1))
+    with open(os.path.join(CUDA_DIR, "norm.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    in_python = next(ast.literal_eval(n.value) for n in tree.body
+                     if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "_BN_THREADS")
+    assert in_python == in_source and in_source & (in_source - 1) == 0    # a power of two, as block_sum halves it
 
 
 # ---- conv ----------------------------------------------------------------------------------------
@@ -193,15 +304,17 @@ def test_im2col_and_col2im_same_padding_path_match_reference(kernels, dtype, x_s
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(g=cst.pool_geometry(max_batch=3, max_channels=4, max_size=10), ties=st.booleans(), seed=cst.seeds())
 def test_pooling_matches_reference(kernels, dtype, g, ties, seed):
-    """Max pooling (values and the first argmax, also among ties) is exact; backward and average within tolerance."""
+    """Max pooling (values and the first argmax, also among ties) is exact; its backward within tolerance.
+    Average pooling is bit-equal on numba (same order of additions), within tolerance on cupy."""
     x = cst.arrays(g.x_shape, dtype, seed)
     if ties:
         x = np.round(x).astype(dtype)
     out, argmax = check(kernels, "max_pool2d", x, g.kernel, g.stride, g.padding, exact=True)
     dout = cst.arrays(out.shape, dtype, seed + 1)
     check(kernels, "max_pool2d_backward", dout, argmax, g.x_shape)
-    check(kernels, "avg_pool2d", x, g.kernel, g.stride, g.padding)
-    check(kernels, "avg_pool2d_backward", dout, g.x_shape, g.kernel, g.stride, g.padding)
+    avg_exact = kernels.name == "numba"
+    check(kernels, "avg_pool2d", x, g.kernel, g.stride, g.padding, exact=avg_exact)
+    check(kernels, "avg_pool2d_backward", dout, g.x_shape, g.kernel, g.stride, g.padding, exact=avg_exact)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -223,9 +336,13 @@ def test_max_pool_propagates_nan_and_keeps_the_first_of_ties(kernels, dtype):
     check(kernels, "max_pool2d", x, (3, 3), (1, 1), (1, 1), exact=True)
 
 
-def test_pooling_rejects_padding_larger_than_half_the_kernel():
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("primitive", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("padding", [(2, 0), (0, 2)])
+def test_pooling_rejects_padding_larger_than_half_the_kernel(name, primitive, padding):
+    """A window wholly in the padding would have no pixel (max pooling's argmax would point outside it)."""
     with pytest.raises(ValueError, match="half the kernel"):
-        nb.max_pool2d(np.zeros((1, 1, 4, 4)), (2, 2), (2, 2), (2, 0))
+        getattr(backend.kernels(name), primitive)(np.zeros((1, 1, 4, 4)), (3, 3), (1, 1), padding)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -276,6 +393,33 @@ def test_activations_propagate_nan_and_handle_extremes(kernels, primitive, dtype
     check(kernels, primitive, *ACTIVATIONS[primitive](x, np.ones_like(x), True))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("primitive", sorted(p for p in ACTIVATIONS if p.endswith("_backward")))
+def test_activation_backward_with_non_finite_upstream_gradients(kernels, primitive, dtype):
+    """dy = +inf, -inf, NaN on both sides of every kink: NaN exactly where the reference has it
+    (where the reference makes one, e.g. inf * 0, NumPy's warning is expected)."""
+    x = np.tile(np.array([-1e4, -2.0, -0.0, 0.0, 0.5, 3.0, 1e4], dtype), (3, 1))
+    dy = np.array([[np.inf], [-np.inf], [np.nan]], dtype) * np.ones_like(x)
+    with np.errstate(invalid="ignore"):
+        check(kernels, primitive, *ACTIVATIONS[primitive](x, dy, True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_backward_drops_even_a_non_finite_gradient_where_the_unit_is_off(dtype):
+    """As PyTorch: dx = 0 where y <= 0 whatever dy is (0 * inf would be NaN)."""
+    y = np.array([0.0, 0.0, 0.0, 2.0, 2.0], dtype)
+    dy = np.array([np.inf, -np.inf, np.nan, np.inf, np.nan], dtype)
+    for module in (ref, nb):
+        dx = module.relu_backward(dy, y)
+        assert dx.dtype == dtype and np.array_equal(dx, np.array([0, 0, 0, np.inf, np.nan], dtype), equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_prelu_rejects_a_weight_that_does_not_match_the_channels(name):
+    with pytest.raises(ValueError):
+        backend.kernels(name).prelu(np.ones((2, 6, 4)), np.ones(3))
+
+
 # ---- softmax -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(shape=cst.shapes(min_dims=1, max_dims=4, max_side=6), data=st.data(), seed=cst.seeds())
@@ -319,3 +463,22 @@ def test_batch_norm_matches_reference(kernels, dtype, n, c, length, offset, seed
     beta = cst.arrays((c,), dtype, seed + 2)
     _, mean, _, inv_std = check(kernels, "batch_norm_train", x, gamma, beta, 1e-5)
     check(kernels, "batch_norm_backward", cst.arrays(x.shape, dtype, seed + 3), x, mean, inv_std, gamma)
+
+
+# ---- an empty batch ------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_primitives_accept_an_empty_batch(kernels, dtype):
+    """N = 0 gives empty results of the right shapes (a per-channel dweight of zeros), as the reference."""
+    x = np.zeros((0, 3, 6, 6), dtype)
+    geom = (3, 3, (1, 1), (1, 1), (1, 1))
+    cols = check(kernels, "im2col", x, *geom, exact=True)[0]
+    check(kernels, "col2im", cols, x.shape, *geom, exact=True)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    check(kernels, "max_pool2d_backward", out, argmax, x.shape, exact=True)
+    out = check(kernels, "avg_pool2d", x, (3, 3), (1, 1), (1, 1), exact=True)[0]
+    check(kernels, "avg_pool2d_backward", out, x.shape, (3, 3), (1, 1), (1, 1), exact=True)
+    weight = np.linspace(-0.5, 0.5, 3).astype(dtype)
+    check(kernels, "prelu", x, weight, exact=True)
+    check(kernels, "prelu_backward", x, x, weight, exact=True)
+    check(kernels, "relu", x, exact=True)
+    check(kernels, "softmax", x, 1, exact=True)

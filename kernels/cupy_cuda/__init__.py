@@ -8,10 +8,12 @@ and memoised, so a primitive never rebuilds a kernel (CuPy also keeps the
 compiled binary on disk, in ``CUPY_CACHE_DIR``). The pointwise activations are
 ``cupy.ElementwiseKernel`` objects, which CuPy compiles once per dtype.
 
-All kernels use 64-bit index arithmetic and grid-stride loops; every backward
-that sums overlapping contributions (col2im, pooling) is a gather, one thread
-per output element, so there are no atomics and results are deterministic.
-Matrix products are not here: the ops call ``cupy.matmul`` (cuBLAS).
+All kernels use 64-bit index arithmetic and grid-stride loops (the batch-norm
+statistics: one block per channel). No backward that sums overlapping
+contributions uses atomics: col2im and average-pool backward are gathers, one
+thread per input pixel; max-pool backward gives each (n, c) plane to one
+thread. So results are deterministic. Matrix products are not here: the ops
+call ``cupy.matmul`` (cuBLAS).
 
 This package imports cupy; ``minicnn.backend.kernels("cupy")`` is the only
 place that imports it.
@@ -61,12 +63,13 @@ def raw_kernel(source: str, name: str, dtype: Any) -> Any:
 def launch(kernel: Any, total: int, *args: Any) -> None:
     """Run a grid-stride ``kernel`` over ``total`` elements with :data:`THREADS` threads per block.
 
-    Integer arguments go as 64-bit ``long long``; pass everything else with its exact C type.
+    Integer arguments (Python or NumPy) go as 64-bit ``long long``; pass everything else
+    with its exact C type.
     """
     if total <= 0:
         return
     blocks = min((total + THREADS - 1) // THREADS, _MAX_BLOCKS)
-    kernel((blocks,), (THREADS,), tuple(np.int64(a) if isinstance(a, int) else a for a in args))
+    kernel((blocks,), (THREADS,), tuple(np.int64(a) if isinstance(a, (int, np.integer)) else a for a in args))
 
 
 from .activation import *  # noqa: E402,F401,F403

@@ -5,6 +5,7 @@ from typing import Any
 
 import cupy
 
+from .. import out_size
 from . import launch, raw_kernel
 
 __all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
@@ -15,13 +16,12 @@ COLUMN_CHUNK_BYTES = 1 << 30
 Pair = tuple[int, int]
 
 
-def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def im2col(x: Any, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> Any:
-    """cols[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]."""
+    """cols[n, c k_h k_w + i k_w + j, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w].
+
+    A contiguous (N, C k_h k_w, H_out W_out) array (one thread per output position writes its
+    k_h k_w entries, coalesced); the CPU backends return a channel-major view instead.
+    """
     x = cupy.ascontiguousarray(x)
     n, c, h, w = x.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
@@ -34,7 +34,10 @@ def im2col(x: Any, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair
 
 def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair, padding: Pair,
            dilation: Pair) -> Any:
-    """The adjoint of :func:`im2col`: each pixel sums the column entries read from it, in (i, j) order."""
+    """The adjoint of :func:`im2col`: each pixel sums the column entries read from it, in (i, j) order.
+
+    ``cols`` may have any strides (the kernel reads a contiguous copy).
+    """
     cols = cupy.ascontiguousarray(cols)
     n, c, h, w = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation

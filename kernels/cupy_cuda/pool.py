@@ -5,23 +5,17 @@ from typing import Any
 
 import cupy
 
+from .. import check_pool_padding, out_size
 from . import launch, raw_kernel
-from .conv import out_size
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
 Pair = tuple[int, int]
 
 
-def _check_padding(kernel: Pair, padding: Pair) -> None:
-    """Padding at most half the kernel (as PyTorch demands), so every window holds a pixel."""
-    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
-        raise ValueError(f"pooling padding {padding} must be at most half the kernel {kernel}")
-
-
 def max_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair) -> tuple[Any, Any]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    _check_padding(kernel, padding)
+    check_pool_padding(kernel, padding)
     x = cupy.ascontiguousarray(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -46,6 +40,7 @@ def max_pool2d_backward(dout: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any
 
 def avg_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair) -> Any:
     """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
+    check_pool_padding(kernel, padding)
     x = cupy.ascontiguousarray(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding

@@ -29,14 +29,29 @@ __device__ __forceinline__ double line_max(const scalar_t* x, idx_t nk, idx_t st
     return m;
 }
 
+// sum_k exp(x_k - m) along one line, in double.
+__device__ __forceinline__ double line_sum_exp(const scalar_t* x, idx_t nk, idx_t step, double m)
+{
+    double total = 0.0;
+    for (idx_t k = 0; k < nk; ++k) total += exp((double)x[k * step] - m);
+    return total;
+}
+
+// y = log_softmax(x) along one line: (x_k - m) - log sum_j exp(x_j - m), rounded once on the store.
+__device__ __forceinline__ void line_log_softmax(const scalar_t* x, scalar_t* y, idx_t nk, idx_t step)
+{
+    const double m = line_max(x, nk, step);
+    const double lse = log(line_sum_exp(x, nk, step, m));
+    for (idx_t k = 0; k < nk; ++k) y[k * step] = (scalar_t)(((double)x[k * step] - m) - lse);
+}
+
 extern "C" __global__ void softmax_lines(const scalar_t* __restrict__ x, scalar_t* __restrict__ y,
                                          idx_t na, idx_t nk, idx_t nb)
 {
     GRID_STRIDE_LOOP(line, na * nb) {
         const idx_t start = (line / nb) * nk * nb + line % nb;
         const double m = line_max(x + start, nk, nb);
-        double total = 0.0;
-        for (idx_t k = 0; k < nk; ++k) total += exp((double)x[start + k * nb] - m);
+        const double total = line_sum_exp(x + start, nk, nb, m);
         for (idx_t k = 0; k < nk; ++k) y[start + k * nb] = (scalar_t)(exp((double)x[start + k * nb] - m) / total);
     }
 }
@@ -46,11 +61,7 @@ extern "C" __global__ void log_softmax_lines(const scalar_t* __restrict__ x, sca
 {
     GRID_STRIDE_LOOP(line, na * nb) {
         const idx_t start = (line / nb) * nk * nb + line % nb;
-        const double m = line_max(x + start, nk, nb);
-        double total = 0.0;
-        for (idx_t k = 0; k < nk; ++k) total += exp((double)x[start + k * nb] - m);
-        const double lse = log(total);
-        for (idx_t k = 0; k < nk; ++k) y[start + k * nb] = (scalar_t)(((double)x[start + k * nb] - m) - lse);
+        line_log_softmax(x + start, y + start, nk, nb);
     }
 }
 
@@ -85,24 +96,18 @@ extern "C" __global__ void log_softmax_backward_lines(const scalar_t* __restrict
 }
 
 // Per row r of logits (N, K): log_probs[r] = log_softmax(logits[r]) and
-// losses[r] = (1 - eps) (-log_probs[r, t_r]) + eps mean_k (-log_probs[r, k]).
+// losses[r] = (1 - eps) (-log_probs[r, t_r]) + eps mean_k (-log_probs[r, k]),
+// from the stored (rounded) log_probs, as the other backends do.
 extern "C" __global__ void softmax_cross_entropy_rows(const scalar_t* __restrict__ logits,
                                                       const idx_t* __restrict__ targets, double smoothing,
                                                       scalar_t* __restrict__ log_probs, double* __restrict__ losses,
                                                       idx_t n, idx_t k)
 {
     GRID_STRIDE_LOOP(r, n) {
-        const scalar_t* row = logits + r * k;
         scalar_t* out = log_probs + r * k;
-        const double m = line_max(row, k, 1);
-        double total = 0.0;
-        for (idx_t j = 0; j < k; ++j) total += exp((double)row[j] - m);
-        const double lse = log(total);
+        line_log_softmax(logits + r * k, out, k, 1);
         double row_sum = 0.0;
-        for (idx_t j = 0; j < k; ++j) {
-            out[j] = (scalar_t)(((double)row[j] - m) - lse);
-            row_sum += (double)out[j];
-        }
+        for (idx_t j = 0; j < k; ++j) row_sum += (double)out[j];
         double loss = -(double)out[targets[r]];
         if (smoothing != 0.0) loss = (1.0 - smoothing) * loss - smoothing * (row_sum / (double)k);
         losses[r] = loss;

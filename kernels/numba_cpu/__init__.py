@@ -2,11 +2,11 @@
 
 Each primitive is a thin Python wrapper (contiguous inputs, output allocation,
 scalar conversion) around a loop kernel that mirrors the NumPy reference. The
-kernels are compiled with ``@njit(cache=True, fastmath=False)``, once per dtype
-(float32 and float64 each get their own machine code; results keep the input
-dtype), and the compiled code is cached on disk (``NUMBA_CACHE_DIR``, or the
-``__pycache__`` beside these files), so a new process loads them instead of
-compiling.
+kernels and their helpers are compiled with ``_OPTIONS``
+(``cache=True, fastmath=False, nogil=True``), once per dtype (float32 and
+float64 each get their own machine code; results keep the input dtype), and the
+compiled code is cached on disk (``NUMBA_CACHE_DIR``, or the ``__pycache__``
+beside these files), so a new process loads them instead of compiling.
 
 Parallel and serial twins
 -------------------------
@@ -21,12 +21,16 @@ below that, starting the threads costs more than it saves.
 
 Threads
 -------
-Unless ``NUMBA_THREADING_LAYER`` says otherwise, this package selects Numba's
-``workqueue`` threading layer (before any parallel kernel has run). On the
-2-core machines minicnn is measured on, the default OpenMP layer's idle threads
-spin, and once PyTorch's OpenMP runtime is loaded in the same process (as in
-the tests and benchmarks) every parallel call cost 4-8 ms instead of ~50 us.
-The workqueue layer must not be entered from two Python threads at once; set
+Unless ``NUMBA_THREADING_LAYER`` names a layer (any value but ``default``),
+importing this package selects Numba's ``workqueue`` threading layer; that
+takes effect only if Numba has not started its threads yet (the layer is fixed
+by the first parallel launch, or by a first ``numba.set_num_threads`` or
+``numba.get_num_threads`` call). Numba's own default picks TBB if
+installed, else OpenMP: on the 2-core machines minicnn is measured on, the
+OpenMP layer's idle threads spin, and once PyTorch's OpenMP runtime is loaded
+in the same process (as in the tests and benchmarks) every parallel call cost
+4-8 ms instead of ~50 us. The kernels release the GIL (``nogil``), but the
+workqueue layer must not be entered from two Python threads at once; set
 ``NUMBA_THREADING_LAYER=omp`` (and ``OMP_WAIT_POLICY=PASSIVE`` before anything
 loads OpenMP) for that. ``NUMBA_NUM_THREADS`` sets the thread count.
 

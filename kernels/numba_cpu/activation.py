@@ -18,9 +18,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
-from . import Twin
+from . import _OPTIONS, Twin
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
@@ -177,8 +177,12 @@ def _prelu_backward(dy, x, weight, dx, partial):
 
 def _as_ncl(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x as (N, C, L) with C = weight.size (channel axis 1), or (N, 1, L) for a shared (1,) weight."""
+    if weight.size > 1 and (x.ndim < 2 or x.shape[1] != weight.size):
+        raise ValueError(f"prelu: {weight.size} slopes need an input with {weight.size} channels on axis 1, "
+                         f"got shape {x.shape}")
     lead = x.shape[0] if x.ndim else 1
-    return x.reshape(lead, weight.size if weight.size > 1 else 1, -1)
+    channels = weight.size if weight.size > 1 else 1
+    return x.reshape(lead, channels, x.size // max(lead * channels, 1))      # no -1: ambiguous for an empty batch
 
 
 def prelu(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -207,16 +211,20 @@ def prelu_backward(dy: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple[n
 
 
 # ---- sigmoid, tanh -------------------------------------------------------------------------------
+@njit(inline="always", **_OPTIONS)
+def _logistic(u):
+    """1 / (1 + exp(-u)) for u >= 0, exp(u) / (1 + exp(u)) below (no overflow), u a float64."""
+    if u >= 0:
+        return 1.0 / (1.0 + math.exp(-u))
+    z = math.exp(u)
+    return z / (1.0 + z)
+
+
 @Twin
 def _sigmoid(x, y):
-    """y = 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below (no overflow)."""
+    """y = 1 / (1 + exp(-x)), evaluated in float64 by ``_logistic``."""
     for i in prange(x.size):
-        v = float(x[i])
-        if v >= 0:
-            y[i] = 1.0 / (1.0 + math.exp(-v))
-        else:
-            z = math.exp(v)
-            y[i] = z / (1.0 + z)
+        y[i] = _logistic(float(x[i]))
 
 
 @Twin
@@ -281,13 +289,7 @@ def _softplus_backward(dy, x, beta, threshold, dx):
         if t > threshold:
             dx[i] = dy[i]
         else:
-            u = float(t)
-            if u >= 0:
-                s = 1.0 / (1.0 + math.exp(-u))
-            else:
-                z = math.exp(u)
-                s = z / (1.0 + z)
-            dx[i] = dy[i] * s
+            dx[i] = dy[i] * _logistic(float(t))
 
 
 def softplus(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
@@ -303,12 +305,18 @@ def softplus_backward(dy: np.ndarray, x: np.ndarray, beta: float, threshold: flo
 
 
 # ---- gelu ----------------------------------------------------------------------------------------
+@njit(inline="always", **_OPTIONS)
+def _normal_cdf(v):
+    """Phi(v) = erfc(-v / sqrt 2) / 2 for a float64 v (exact in the left tail)."""
+    return 0.5 * math.erfc(-v * _INV_SQRT_2)
+
+
 @Twin
 def _gelu(x, y):
-    """y = x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2."""
+    """y = x Phi(x)."""
     for i in prange(x.size):
         v = float(x[i])
-        y[i] = v * 0.5 * math.erfc(-v * _INV_SQRT_2)
+        y[i] = v * _normal_cdf(v)
 
 
 @Twin
@@ -317,7 +325,7 @@ def _gelu_backward(dy, x, dx):
     for i in prange(dy.size):
         v = float(x[i])
         c = min(max(v, -40.0), 40.0)
-        dx[i] = dy[i] * (0.5 * math.erfc(-v * _INV_SQRT_2) + c * _INV_SQRT_2PI * math.exp(-0.5 * c * c))
+        dx[i] = dy[i] * (_normal_cdf(v) + c * _INV_SQRT_2PI * math.exp(-0.5 * c * c))
 
 
 def gelu(x: np.ndarray) -> np.ndarray:

@@ -31,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import U, Twin
+from .. import out_size
+from . import _OPTIONS, U, Twin
 
 __all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
 
@@ -41,12 +42,7 @@ COLUMN_CHUNK_BYTES = 1 << 22
 Pair = tuple[int, int]
 
 
-def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-@njit(cache=True)
+@njit(**_OPTIONS)
 def _valid_range(offset: int, stride: int, size: int, count: int) -> tuple[int, int]:
     """``[lo, hi)``: the o in ``[0, count)`` with ``0 <= o * stride + offset < size``."""
     lo = 0 if offset >= 0 else (-offset + stride - 1) // stride

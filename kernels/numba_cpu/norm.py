@@ -32,17 +32,17 @@ __all__ = ["batch_norm_train", "batch_norm_backward"]
 
 
 @njit(inline="always", **_OPTIONS)
-def _strip_sum(x, b, ch, length, shift):
-    """sum over i of (x[b, ch, i] - shift), in float64, with four interleaved accumulators."""
+def _strip_sum(x, b, ch, length):
+    """sum over i of x[b, ch, i], in float64, with four interleaved accumulators."""
     a0 = a1 = a2 = a3 = 0.0
     top = length - length % 4
     for i in range(0, top, 4):
-        a0 += x[b, ch, i] - shift
-        a1 += x[b, ch, i + 1] - shift
-        a2 += x[b, ch, i + 2] - shift
-        a3 += x[b, ch, i + 3] - shift
+        a0 += x[b, ch, i]
+        a1 += x[b, ch, i + 1]
+        a2 += x[b, ch, i + 2]
+        a3 += x[b, ch, i + 3]
     for i in range(top, length):
-        a0 += x[b, ch, i] - shift
+        a0 += x[b, ch, i]
     return (a0 + a1) + (a2 + a3)
 
 
@@ -100,7 +100,7 @@ def _batch_norm_train(x, gamma, beta, eps, y, mean, var, inv_std):
     for ch in prange(c):
         total = 0.0
         for b in range(n):
-            total += _strip_sum(x, b, ch, length, 0.0)
+            total += _strip_sum(x, b, ch, length)
         mu = total / m
         sq = 0.0
         for b in range(n):

@@ -25,15 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import U, Twin
-from .conv import _valid_range, out_size
+from .. import check_pool_padding, out_size
+from . import _OPTIONS, U, Twin
+from .conv import _valid_range
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
 Pair = tuple[int, int]
 
 
-@njit(cache=True)
+@njit(**_OPTIONS)
 def _wins(v, best):
     """True when v replaces best as the running maximum: larger, or the first NaN."""
     return (v > best) | ((v != v) & (best == best))
@@ -162,15 +163,9 @@ def _avg_pool_backward(dscaled, kh, kw, sh, sw, ph, pw, dx):
                         dx[b, ch, hh, U(ow * sw + j - pw)] += dscaled[b, ch, oh, U(ow)]
 
 
-def _check_padding(kernel: Pair, padding: Pair) -> None:
-    """Padding at most half the kernel (as PyTorch demands), so every window holds a pixel."""
-    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
-        raise ValueError(f"pooling padding {padding} must be at most half the kernel {kernel}")
-
-
 def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    _check_padding(kernel, padding)
+    check_pool_padding(kernel, padding)
     x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -187,15 +182,16 @@ def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tupl
 def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
     """dx[n, c, argmax[n, c, oh, ow]] += dout[n, c, oh, ow], summed where windows overlap."""
     n, c, h, w = x_shape
-    dout = np.ascontiguousarray(dout)
-    planes = dout.reshape(n * c, -1)
+    planes = (n * c, dout.shape[2] * dout.shape[3])          # no -1: it is ambiguous for an empty batch
+    dout = np.ascontiguousarray(dout).reshape(planes)
     dx = np.empty((n * c, h * w), dtype=dout.dtype)
-    _max_pool_backward(dx.size, planes, np.ascontiguousarray(argmax, dtype=np.int64).reshape(n * c, -1), dx)
+    _max_pool_backward(dx.size, dout, np.ascontiguousarray(argmax, dtype=np.int64).reshape(planes), dx)
     return dx.reshape(n, c, h, w)
 
 
 def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
+    check_pool_padding(kernel, padding)
     x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding

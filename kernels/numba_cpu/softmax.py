@@ -19,13 +19,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import Twin
+from . import _OPTIONS, Twin
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "softmax_cross_entropy", "softmax_cross_entropy_backward"]
 
 
-@njit(cache=True)
+@njit(**_OPTIONS)
 def _line_max(x, a, b):
     """max_k x[a, k, b], NaN when any entry is NaN (as ``numpy.max``)."""
     m = x[a, 0, b]
@@ -55,6 +55,18 @@ def _softmax(x, y):
             y[a, k, b] = y[a, k, b] / total
 
 
+@njit(inline="always", **_OPTIONS)
+def _log_softmax_line(x, a, b, y):
+    """y[a, :, b] = (x - m) - log sum exp(x - m) along line (a, b), in float64 until the store."""
+    m = float(_line_max(x, a, b))
+    total = 0.0
+    for k in range(x.shape[1]):
+        total += math.exp(float(x[a, k, b]) - m)
+    lse = math.log(total)
+    for k in range(x.shape[1]):
+        y[a, k, b] = (float(x[a, k, b]) - m) - lse
+
+
 @Twin
 def _log_softmax(x, y):
     """y[a, :, b] = (x - m) - log sum exp(x - m)."""
@@ -62,13 +74,7 @@ def _log_softmax(x, y):
     for p in prange(na * nb):
         a = p // nb
         b = p - a * nb
-        m = float(_line_max(x, a, b))
-        total = 0.0
-        for k in range(nk):
-            total += math.exp(float(x[a, k, b]) - m)
-        lse = math.log(total)
-        for k in range(nk):
-            y[a, k, b] = (float(x[a, k, b]) - m) - lse
+        _log_softmax_line(x, a, b, y)
 
 
 @Twin
@@ -101,26 +107,15 @@ def _log_softmax_backward(dy, y, dx):
 
 @Twin
 def _softmax_cross_entropy(logits, targets, smoothing, log_probs, losses):
-    """Per row n: log_probs[n] = log_softmax(logits[n]);
-    losses[n] = (1 - eps) (-log_probs[n, t_n]) + eps mean_k (-log_probs[n, k])."""
-    n, k = logits.shape
+    """Per row n of (N, K, 1) views: log_probs[n] = log_softmax(logits[n]);
+    losses[n] = (1 - eps) (-log_probs[n, t_n]) + eps mean_k (-log_probs[n, k]), from the stored log_probs."""
+    n, k, _ = logits.shape
     for r in prange(n):
-        m = logits[r, 0]
-        for j in range(1, k):
-            v = logits[r, j]
-            if v > m or v != v:
-                m = v
-        m64 = float(m)
-        total = 0.0
-        for j in range(k):
-            total += math.exp(float(logits[r, j]) - m64)
-        lse = math.log(total)
+        _log_softmax_line(logits, r, 0, log_probs)
         row_sum = 0.0
         for j in range(k):
-            lp = (float(logits[r, j]) - m64) - lse
-            log_probs[r, j] = lp
-            row_sum += log_probs[r, j]
-        loss = -float(log_probs[r, targets[r]])
+            row_sum += log_probs[r, j, 0]
+        loss = -float(log_probs[r, targets[r], 0])
         if smoothing != 0.0:
             loss = (1.0 - smoothing) * loss - smoothing * (row_sum / k)
         losses[r] = loss
@@ -204,7 +199,8 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     t = _targets(targets, n, k)
     log_probs = np.empty_like(logits)
     losses = np.empty(n, dtype=np.float64)
-    _softmax_cross_entropy(logits.size, logits, t, float(label_smoothing), log_probs, losses)
+    _softmax_cross_entropy(logits.size, logits.reshape(n, k, 1), t, float(label_smoothing),
+                           log_probs.reshape(n, k, 1), losses)
     return np.asarray(losses.mean() if n else np.nan, dtype=logits.dtype), log_probs
 
 

@@ -8,17 +8,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["im2col", "col2im", "windows", "out_size", "COLUMN_CHUNK_BYTES"]
+from .. import out_size
+
+__all__ = ["im2col", "col2im", "windows", "COLUMN_CHUNK_BYTES"]
 
 COLUMN_CHUNK_BYTES = 1 << 22
 """conv2d builds at most this many bytes of columns at once: a few MiB stay in cache between im2col and the GEMM."""
 
 Pair = tuple[int, int]
-
-
-def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def windows(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair,

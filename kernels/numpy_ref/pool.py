@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import col2im, im2col, out_size, windows
+from .. import check_pool_padding, out_size
+from .conv import col2im, im2col, windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -13,6 +14,7 @@ _ONE = (1, 1)
 
 def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
     """out = max over each window of x padded with -inf; argmax = flat h*W + w of its first maximum."""
+    check_pool_padding(kernel, padding)
     n, c, h, w = x.shape
     kh, kw = kernel
     v = windows(x, kh, kw, stride, padding, _ONE, pad_value=-np.inf)
@@ -47,6 +49,7 @@ def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int
 
 def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
+    check_pool_padding(kernel, padding)
     n, c, h, w = x.shape
     kh, kw = kernel
     ho, wo = out_size(h, kh, stride[0], padding[0], 1), out_size(w, kw, stride[1], padding[1], 1)
