@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -271,3 +272,21 @@ def test_numba_kernels_compile_once_and_load_from_the_cache_in_a_new_process(tmp
     assert first["misses"] >= 4 and first["hits"] == 0, first
     assert second["misses"] == 0 and second["hits"] >= 4, second
     assert any(f.endswith(".nbi") for _, _, files in os.walk(tmp_path) for f in files)
+
+
+# ---- packaging -----------------------------------------------------------------------------------
+def test_every_package_directory_installs_under_minicnn_and_kernels_never_as_a_top_level_module():
+    """setup.cfg lists packages by name: a new sub-package left out would be missing from ``pip install .``."""
+    setupcfg = pytest.importorskip("setuptools.config.setupcfg", reason="reads setup.cfg with setuptools")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    options = setupcfg.read_configuration(str(root / "setup.cfg"))["options"]
+    assert options["package_dir"] == {"minicnn": "minicnn", "minicnn.kernels": "kernels"}
+    on_disk = {"minicnn." + ".".join(p.parent.relative_to(root / "minicnn").parts) if p.parent != root / "minicnn"
+               else "minicnn" for p in (root / "minicnn").rglob("__init__.py")}
+    on_disk |= {".".join(("minicnn", "kernels") + p.parent.relative_to(root / "kernels").parts)
+                for p in (root / "kernels").rglob("__init__.py")}
+    assert set(options["packages"]) == on_disk
+    assert "kernels" not in options["packages"]
+    assert options["package_data"] == {"minicnn.kernels.cupy_cuda": ["*.cu"]}
+    assert sorted(p.name for p in (root / "kernels" / "cupy_cuda").glob("*.cu")) == [
+        "conv.cu", "norm.cu", "pool.cu", "softmax.cu"]
