@@ -25,6 +25,24 @@ typedef long long idx_t;
 __device__ __forceinline__ idx_t imin(idx_t a, idx_t b) { return a < b ? a : b; }
 __device__ __forceinline__ idx_t imax(idx_t a, idx_t b) { return a > b ? a : b; }
 
+// The window of output position idx = ((n C + c) H_out + oh) W_out + ow: the offset of
+// its (n, c) plane and the rows [h0, h1) and columns [w0, w1) it covers inside the image.
+struct Window { idx_t plane, h0, h1, w0, w1; };
+
+__device__ __forceinline__ Window window_of(idx_t idx, idx_t h, idx_t w, idx_t kh, idx_t kw, idx_t sh, idx_t sw,
+                                           idx_t ph, idx_t pw, idx_t ho, idx_t wo)
+{
+    const idx_t ow = idx % wo;
+    const idx_t oh = (idx / wo) % ho;
+    Window r;
+    r.plane = (idx / (ho * wo)) * h * w;
+    r.h0 = imax(oh * sh - ph, 0);
+    r.h1 = imin(oh * sh - ph + kh, h);
+    r.w0 = imax(ow * sw - pw, 0);
+    r.w1 = imin(ow * sw - pw + kw, w);
+    return r;
+}
+
 // First window index o (of stride s, size k, padding p) that covers position q: ceil((q + p - k + 1) / s), >= 0.
 __device__ __forceinline__ idx_t first_window(idx_t q, idx_t k, idx_t s, idx_t p)
 {
@@ -41,15 +59,12 @@ extern "C" __global__ void max_pool2d(const scalar_t* __restrict__ x, scalar_t* 
 {
     const idx_t total = n * c * ho * wo;
     GRID_STRIDE_LOOP(idx, total) {
-        const idx_t ow = idx % wo;
-        const idx_t oh = (idx / wo) % ho;
-        const scalar_t* plane = x + (idx / (ho * wo)) * h * w;
-        const idx_t h0 = imax(oh * sh - ph, 0), h1 = imin(oh * sh - ph + kh, h);
-        const idx_t w0 = imax(ow * sw - pw, 0), w1 = imin(ow * sw - pw + kw, w);
-        scalar_t best = plane[h0 * w + w0];
-        idx_t arg = h0 * w + w0;
-        for (idx_t hh = h0; hh < h1; ++hh) {
-            for (idx_t ww = w0; ww < w1; ++ww) {
+        const Window win = window_of(idx, h, w, kh, kw, sh, sw, ph, pw, ho, wo);
+        const scalar_t* plane = x + win.plane;
+        scalar_t best = plane[win.h0 * w + win.w0];
+        idx_t arg = win.h0 * w + win.w0;
+        for (idx_t hh = win.h0; hh < win.h1; ++hh) {
+            for (idx_t ww = win.w0; ww < win.w1; ++ww) {
                 const scalar_t v = plane[hh * w + ww];
                 if (v > best || (v != v && best == best)) {
                     best = v;
@@ -82,14 +97,11 @@ extern "C" __global__ void avg_pool2d(const scalar_t* __restrict__ x, scalar_t* 
 {
     const idx_t total = n * c * ho * wo;
     GRID_STRIDE_LOOP(idx, total) {
-        const idx_t ow = idx % wo;
-        const idx_t oh = (idx / wo) % ho;
-        const scalar_t* plane = x + (idx / (ho * wo)) * h * w;
-        const idx_t h0 = imax(oh * sh - ph, 0), h1 = imin(oh * sh - ph + kh, h);
-        const idx_t w0 = imax(ow * sw - pw, 0), w1 = imin(ow * sw - pw + kw, w);
+        const Window win = window_of(idx, h, w, kh, kw, sh, sw, ph, pw, ho, wo);
+        const scalar_t* plane = x + win.plane;
         scalar_t acc = 0;
-        for (idx_t hh = h0; hh < h1; ++hh)
-            for (idx_t ww = w0; ww < w1; ++ww)
+        for (idx_t hh = win.h0; hh < win.h1; ++hh)
+            for (idx_t ww = win.w0; ww < win.w1; ++ww)
                 acc += plane[hh * w + ww];
         out[idx] = acc / (scalar_t)(kh * kw);
     }
