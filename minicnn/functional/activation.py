@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import finite_float, require_float
+from ..checks import finite_float, require_float
 
 __all__ = [
     "relu_forward", "relu_backward", "ReLUCache",

@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple
 
 from .. import backend
-from ._util import Pair, Where, is_positive_int, label, pair, require_float, require_ndim
+from ..checks import Pair, Where, is_positive_int, label, pair, require_float, require_ndim
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size",
            "conv_hyperparameters", "conv_output_hw"]

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import backend
 from ..random import generator
-from ._util import finite_float, require_float
+from ..checks import finite_float, require_float
 
 __all__ = ["dropout_forward", "dropout_backward", "DropoutCache"]
 

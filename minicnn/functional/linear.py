@@ -40,7 +40,7 @@ import math
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import normalize_dim, require_float
+from ..checks import normalize_dim, require_float
 
 __all__ = ["linear_forward", "linear_backward", "LinearCache", "flatten_forward", "flatten_backward", "FlattenCache"]
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import require_float
+from ..checks import require_float
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "BatchNormCache"]
 

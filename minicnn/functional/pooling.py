@@ -76,7 +76,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ._util import Pair, pair, require_float, require_ndim
+from ..checks import Pair, pair, require_float, require_ndim
 from .conv import conv_output_hw, conv_output_size
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._util import require_float
+from ..checks import require_float
 
 __all__ = ["add_forward", "add_backward", "AddCache"]
 

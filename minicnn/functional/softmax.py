@@ -53,7 +53,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import backend
-from ._util import finite_float, normalize_dim, require_float
+from ..checks import finite_float, normalize_dim, require_float
 
 __all__ = ["softmax_forward", "softmax_backward", "SoftmaxCache",
            "log_softmax_forward", "log_softmax_backward", "LogSoftmaxCache",

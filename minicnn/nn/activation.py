@@ -12,7 +12,7 @@ from typing import Any, Callable
 from .. import backend
 from ..functional import activation as Fa
 from ..functional import softmax as Fs
-from ..functional._util import finite_float, int_dim, is_positive_int, normalize_dim
+from ..checks import finite_float, int_dim, is_positive_int, normalize_dim
 from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "PReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax"]

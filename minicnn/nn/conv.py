@@ -5,7 +5,7 @@ from typing import Any
 
 from .. import backend
 from ..functional import conv as Fc
-from ..functional._util import is_positive_int
+from ..checks import is_positive_int
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from .. import backend
 from ..functional import linear as Fl
-from ..functional._util import int_dim, is_positive_int, normalize_dim
+from ..checks import int_dim, is_positive_int, normalize_dim
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 

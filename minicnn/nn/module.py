@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..functional._util import require_float, require_ndim
+from ..checks import require_float, require_ndim
 
 
 class Parameter:

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..functional import normalization as Fn
-from ..functional._util import finite_float, is_positive_int
+from ..checks import finite_float, is_positive_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional._util import finite_float
+from ..checks import finite_float
 from .functional import sgd_update_
 from .optimizer import Optimizer, ParamsArg
 

@@ -1,4 +1,4 @@
-"""Small argument checks shared by the functional ops and the layers; every error names ``where``.
+"""Argument, shape and dtype checks shared by nn, functional and optim; every error names ``where``.
 
 ``where`` is the op or layer to name: a string, or a function returning one (a layer passes
 its bound ``_name``), which is only called to build an error message, never on the hot path.
