@@ -14,3 +14,8 @@ from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .residual import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
+
+OPS = {name[:-len("_forward")]: (fn, globals()[name[:-len("_forward")] + "_backward"])
+       for name, fn in sorted(globals().items()) if name.endswith("_forward")}
+"""Every op of minicnn.functional: ``name -> (name_forward, name_backward)``, read off the module's
+names, so that nothing keeps a second list (the torch-comparison table tests that it covers them all)."""
