@@ -1,0 +1,112 @@
+"""Scratch probe for the Winograd convolution: float32 error against float64 and per-layer speed.
+
+    python -m benchmarks.winograd_probe error     # float32 error of each tile size / point set
+    python -m benchmarks.winograd_probe speed --backend numba
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+import minicnn
+from minicnn import functional as F
+from minicnn.functional import winograd as wg
+
+LAYERS = [("fashion 1->32 28", 1, 32, 28), ("fashion 32->32 28", 32, 32, 28), ("fashion 32->64 14", 32, 64, 14),
+          ("fashion 64->64 14", 64, 64, 14), ("custom 3->32 32", 3, 32, 32), ("custom 32->32 32", 32, 32, 32),
+          ("custom 32->64 16", 32, 64, 16), ("custom 64->64 16", 64, 64, 16), ("custom 64->128 8", 64, 128, 8),
+          ("custom 128->128 8", 128, 128, 8), ("custom 128->256 4", 128, 256, 4), ("custom 256->256 4", 256, 256, 4)]
+POINT_SETS = {"F2 (0,1,-1)": (2, (0, 1, -1)), "F4 (0,+-1,+-2)": (4, (0, 1, -1, 2, -2)),
+              "F4 (0,+-1,+-1/2)": (4, (0, 1, -1, Fraction(1, 2), Fraction(-1, 2))),
+              "F4 (0,+-1,1/2,-2)": (4, (0, 1, -1, Fraction(1, 2), -2))}
+
+
+def _grads(fn, x, w, b, dy):
+    y, cache = fn(x, w, b)
+    return (y, *fn.backward(dy, cache))
+
+
+def error() -> None:
+    """Relative error of y, dx, dw (max |err| / max |exact|) against float64 torch, batch 16."""
+    rng = np.random.default_rng(0)
+    print("| layer | method | y | dx | dw |\n| --- | --- | --- | --- | --- |")
+    for name, c_in, c_out, hw in LAYERS[1:4] + LAYERS[7:10]:
+        x = rng.standard_normal((16, c_in, hw, hw))
+        w = rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2 / (9 * c_in))
+        dy = rng.standard_normal((16, c_out, hw, hw))
+        tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        ty = torch.nn.functional.conv2d(tx, tw, None, 1, 1)
+        ty.backward(torch.tensor(dy))
+        exact = [ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()]
+        rows = {}
+        tx32, tw32 = (torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in (x, w))
+        ty32 = torch.nn.functional.conv2d(tx32, tw32, None, 1, 1)
+        ty32.backward(torch.tensor(dy, dtype=torch.float32))
+        rows["torch f32"] = [ty32.detach().numpy(), tx32.grad.numpy(), tw32.grad.numpy()]
+        x32, w32, dy32 = (a.astype(np.float32) for a in (x, w, dy))
+        y, cache = F.conv2d_forward(x32, w32, None, 1, 1)
+        rows["im2col f32"] = [y, *F.conv2d_backward(dy32, cache)[:2]]
+        for label, (m, pts) in POINT_SETS.items():
+            wg.POINTS[m] = pts
+            wg._transforms.cache_clear()
+            y, cache = wg.winograd_conv2d_forward(x32, w32, None, 1, m)
+            rows[label] = [y, *wg.winograd_conv2d_backward(dy32, cache)[:2]]
+        for label, got in rows.items():
+            errs = [np.abs(g - e).max() / np.abs(e).max() for g, e in zip(got, exact)]
+            print(f"| {name} | {label} | " + " | ".join(f"{e:.1e}" for e in errs) + " |")
+
+
+def _median(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def speed(backend: str, repeats: int, batch: int, layers: list[str] | None) -> None:
+    """Forward+backward ms per layer: im2col (conv2d_*), Winograd F(2,3) and F(4,3), torch; same run."""
+    minicnn.set_backend(backend)
+    rng = np.random.default_rng(0)
+    print(f"backend {backend}, batch {batch}, float32, median of {repeats}, torch threads {torch.get_num_threads()}")
+    print("| layer | torch ms | im2col ms | F2 ms | F4 ms | im2col/torch | F2/torch | F4/torch | F4 vs im2col |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, c_in, c_out, hw in LAYERS:
+        if layers and not any(s in name for s in layers):
+            continue
+        x = rng.standard_normal((batch, c_in, hw, hw)).astype(np.float32)
+        w = (rng.standard_normal((c_out, c_in, 3, 3)) * 0.1).astype(np.float32)
+        b = np.zeros(c_out, np.float32)
+        dy = rng.standard_normal((batch, c_out, hw, hw)).astype(np.float32)
+        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+        tdy = torch.from_numpy(dy)
+
+        def run_torch():
+            torch.nn.functional.conv2d(tx, tw, tb, 1, 1).backward(tdy)
+
+        def run_im2col():
+            F.conv2d_backward(dy, F.conv2d_forward(x, w, b, 1, 1)[1])
+
+        def run_wino(m):
+            return lambda: wg.winograd_conv2d_backward(dy, wg.winograd_conv2d_forward(x, w, b, 1, m)[1])
+        t = [_median(f, repeats) * 1e3 for f in (run_torch, run_im2col, run_wino(2), run_wino(4))]
+        print(f"| {name} | {t[0]:.2f} | {t[1]:.2f} | {t[2]:.2f} | {t[3]:.2f} | {t[1] / t[0]:.2f} | "
+              f"{t[2] / t[0]:.2f} | {t[3] / t[0]:.2f} | {t[1] / t[3]:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["error", "speed"])
+    parser.add_argument("--backend", default="numba")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--layers", nargs="*")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    error() if args.what == "error" else speed(args.backend, args.repeats, args.batch, args.layers)
