@@ -4,15 +4,23 @@ A checkpoint is any tree of dicts, lists, tuples, strings, numbers, booleans, No
 and arrays (NumPy, or CuPy, copied to the host). Arrays are stored as ``.npz``
 members ``a0, a1, ...``; the tree itself, with each array replaced by a reference
 to its member, is stored as JSON in the member ``__tree__``. Nothing is pickled,
-so loading a checkpoint never runs code (``numpy.load(..., allow_pickle=False)``),
-and integers of any size (NumPy's generator states) survive exactly.
+so loading a checkpoint never runs code, and integers of any size (NumPy's generator
+states) survive exactly.
+
+Reading trusts nothing in the file: members must be stored uncompressed (as ``numpy.savez``
+writes them, so memory never exceeds the file's size), each array header must promise
+exactly the bytes its member holds (a header claiming 10^12 values is refused before
+anything is allocated), object arrays are refused, and the zip's CRC-32 of every member is
+checked, so damaged bytes fail instead of loading as other numbers.
 
 Writing goes through a temporary file in the same folder, fsync'd and then renamed
 over the destination, so a crash mid-write leaves the previous checkpoint intact.
 """
 from __future__ import annotations
 
+import io
 import json
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -85,6 +93,24 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """The array in one ``.npy`` member; ValueError unless its header describes exactly its bytes."""
+    if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+        raise ValueError(f"member {info.filename!r} is not an uncompressed .npy array")
+    data = io.BytesIO(zf.read(info))          # checks the CRC-32
+    major, _ = np.lib.format.read_magic(data)
+    read_header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}.get(major)
+    if read_header is None:
+        raise ValueError(f"member {info.filename!r} has .npy format version {major}")
+    shape, _, dtype = read_header(data)
+    size = math.prod(shape) * dtype.itemsize
+    if dtype.hasobject or size != len(data.getbuffer()) - data.tell():
+        raise ValueError(f"member {info.filename!r} declares {dtype} {shape} ({size} bytes) but holds "
+                         f"{len(data.getbuffer()) - data.tell()} bytes")
+    data.seek(0)
+    return np.lib.format.read_array(data, allow_pickle=False)
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """The state stored by :func:`save_checkpoint` (arrays as host NumPy arrays).
 
@@ -94,15 +120,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        with open(path, "rb") as fh:          # ours to close, also when numpy cannot read it
-            npz = np.load(fh, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile) or _TREE not in npz.files:
-                raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")
-            with npz:
-                arrays = {name: npz[name] for name in npz.files if name != _TREE}
-                tree = json.loads(str(npz[_TREE]))
-        return _decode(tree, arrays)
+        with zipfile.ZipFile(path) as zf:
+            arrays = {info.filename[:-4]: _read_member(zf, info) for info in zf.infolist()}
+        tree = arrays.pop(_TREE, None)
+        if tree is None or tree.dtype.kind != "U" or tree.shape != ():
+            raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")
+        return _decode(json.loads(str(tree)), arrays)
     except CheckpointError:
         raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # the bytes are untrusted: zipfile, numpy and json fail in a dozen ways on damage
+        raise CheckpointError(f"damaged checkpoint: cannot read {path} ({type(exc).__name__}: {exc})") from exc

@@ -23,16 +23,18 @@ run's checkpoint is refused rather than overwritten):
   confusion matrix, history), ``curves.png`` and ``confusion.png``.
 
 Exit status: 0 done; 1 the loss became non-finite (the last good checkpoint is kept);
-2 a usage or data problem (one message, no traceback); 130 interrupted with Ctrl-C
-after saving a checkpoint.
+2 a problem with an option, the environment, the data, a checkpoint, memory or the output
+folder (one message, no traceback; when a checkpoint cannot be written or memory runs out
+during training, the last good checkpoint is kept); 130 interrupted with Ctrl-C after
+saving a checkpoint.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,8 @@ from .metrics import classification_metrics, format_metrics_table
 from .models import MODELS, count_parameters
 from .plots import plot_confusion, plot_curves
 from .schedules import SCHEDULES
-from .trainer import CHECKPOINT_NAME, NonFiniteLoss, NonFiniteWeights, Resume, Run, StopFlag, UsageError
+from .trainer import (CHECKPOINT_NAME, NUMBERS, NonFiniteLoss, NonFiniteWeights, Resume, Run, StopFlag, UsageError,
+                      select_backend, setting_error)
 from .transfer import TransferError
 
 __all__ = ["Recipe", "RECIPES", "main"]
@@ -95,6 +98,28 @@ RECIPES: dict[str, Recipe] = {
     "folder": Recipe(epochs=10, crop_padding=4, hflip=True),
 }
 SETTINGS = tuple(f.name for f in fields(Recipe))
+#: minicnn's own files in ``--out``; partial files a killed write left of them are removed on the next run.
+OUTPUTS = (CHECKPOINT_NAME, "config.json", "metrics.json")
+
+
+def _number(name: str) -> Callable[[str], int | float]:
+    """The argparse type of the option for setting ``name``: parsed, then checked against :data:`NUMBERS`,
+    so a bad value exits with status 2 naming the option before anything runs."""
+    kind = NUMBERS[name][0]
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        problem = setting_error(name, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -106,61 +131,44 @@ def _parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model and optimisation")
     g.add_argument("--model", choices=sorted(MODELS), help="zoo model (default per dataset: compact_cnn; "
                                                            "resnet_small for cifar10)")
-    g.add_argument("--epochs", type=int, help="epochs to train (default 5; 2 for mnist, 10 for cifar10 and folders)")
-    g.add_argument("--batch-size", type=int, help="training batch size (default 64)")
-    g.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
+    g.add_argument("--epochs", type=_number("epochs"), help="epochs to train (default 5; 2 for mnist, 10 for cifar10 and folders)")
+    g.add_argument("--batch-size", type=_number("batch_size"), help="training batch size (default 64)")
+    g.add_argument("--lr", type=_number("lr"), help="peak learning rate (default 3e-3)")
     g.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam (adamw for cifar10)")
-    g.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    g.add_argument("--weight-decay", type=float, help="weight decay (default: the optimiser's, 0 for sgd and adam, "
+    g.add_argument("--momentum", type=_number("momentum"), help="SGD momentum (default 0.9)")
+    g.add_argument("--weight-decay", type=_number("weight_decay"), help="weight decay (default: the optimiser's, 0 for sgd and adam, "
                                                        "1e-2 for adamw; 5e-4 for cifar10)")
     g.add_argument("--schedule", choices=SCHEDULES, help="lr schedule (default onecycle)")
-    g.add_argument("--warmup-epochs", type=float, help="linear warm-up length in epochs (default 0; onecycle: "
+    g.add_argument("--warmup-epochs", type=_number("warmup_epochs"), help="linear warm-up length in epochs (default 0; onecycle: "
                                                         "its rising phase, 30%% of training when 0)")
-    g.add_argument("--step-size", type=int, help="step schedule: epochs between decays (default 2)")
-    g.add_argument("--gamma", type=float, help="step schedule: decay factor (default 0.1)")
-    g.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing (default 0)")
+    g.add_argument("--step-size", type=_number("step_size"), help="step schedule: epochs between decays (default 2)")
+    g.add_argument("--gamma", type=_number("gamma"), help="step schedule: decay factor (default 0.1)")
+    g.add_argument("--label-smoothing", type=_number("label_smoothing"), help="cross-entropy label smoothing (default 0)")
     g.add_argument("--freeze-features", action="store_true", default=None,
                    help="train only the last Linear layer (the rest stays fixed, in eval mode)")
     g.add_argument("--init-from", metavar="FILE.pt",
-                   help="initial weights from a PyTorch state_dict or whole module saved with torch.save")
+                   help="initial weights from a PyTorch state_dict saved with torch.save(model.state_dict(), FILE) "
+                        "(read as tensors only: a file holding code is refused)")
     d = p.add_argument_group("data")
     d.add_argument("--data-dir", help="folder holding <dataset>/ (default $MINICNN_DATA, else ~/.cache/minicnn)")
     d.add_argument("--no-download", action="store_true", help="never download missing files")
-    d.add_argument("--val-split", type=float, help="fraction of the training set held out (default 0.1)")
-    d.add_argument("--limit-train", type=int, help="use only the first N training examples")
-    d.add_argument("--limit-test", type=int, help="use only the first N test examples")
-    d.add_argument("--crop-padding", type=int, help="augmentation: random crop after zero padding by N pixels "
+    d.add_argument("--val-split", type=_number("val_split"), help="fraction of the training set held out (default 0.1)")
+    d.add_argument("--limit-train", type=_number("limit_train"), help="use only the first N training examples")
+    d.add_argument("--limit-test", type=_number("limit_test"), help="use only the first N test examples")
+    d.add_argument("--crop-padding", type=_number("crop_padding"), help="augmentation: random crop after zero padding by N pixels "
                                                     "(default 0; 4 for cifar10 and folders)")
     d.add_argument("--hflip", action=argparse.BooleanOptionalAction, default=None,
                    help="augmentation: random horizontal flips (default on for cifar10 and folders)")
-    d.add_argument("--image-size", type=int, help="image folders: resize to N x N (default 32)")
+    d.add_argument("--image-size", type=_number("image_size"), help="image folders: resize to N x N (default 32)")
     d.add_argument("--channels", type=int, choices=(1, 3), help="image folders: 1 grayscale, 3 RGB (default 3)")
     r = p.add_argument_group("run")
-    r.add_argument("--backend", choices=backend.BACKENDS, default=os.environ.get("MINICNN_BACKEND") or "numba",
-                   help="array backend (default $MINICNN_BACKEND, else numba)")
-    r.add_argument("--seed", type=int, help="seed for weights, data order, augmentation, dropout (default 0)")
+    r.add_argument("--backend", choices=backend.BACKENDS, help="array backend (default $MINICNN_BACKEND, else numba)")
+    r.add_argument("--seed", type=_number("seed"), help="seed for weights, data order, augmentation, dropout (default 0)")
     r.add_argument("--out", help="output folder (default runs/<dataset>-<date>-<time>)")
     r.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
     r.add_argument("--no-progress", action="store_true",
                    help="no progress bar (also off when stderr, where it is drawn, is not a terminal)")
     return p
-
-
-def _check_settings(config: dict[str, Any]) -> None:
-    """:class:`UsageError` naming every setting outside its range."""
-    c = config
-    checks = [("epochs", c["epochs"] >= 1, ">= 1"), ("batch_size", c["batch_size"] >= 1, ">= 1"),
-              ("lr", c["lr"] > 0, "> 0"), ("momentum", c["momentum"] >= 0, ">= 0"),
-              ("weight_decay", c["weight_decay"] is None or c["weight_decay"] >= 0, ">= 0"),
-              ("warmup_epochs", c["warmup_epochs"] >= 0, ">= 0"), ("step_size", c["step_size"] >= 1, ">= 1"),
-              ("gamma", c["gamma"] > 0, "> 0"), ("label_smoothing", 0 <= c["label_smoothing"] <= 1, "in [0, 1]"),
-              ("val_split", 0 <= c["val_split"] < 1, "in [0, 1)"),
-              ("limit_train", c["limit_train"] is None or c["limit_train"] >= 1, ">= 1"),
-              ("limit_test", c["limit_test"] is None or c["limit_test"] >= 1, ">= 1"),
-              ("crop_padding", c["crop_padding"] >= 0, ">= 0"), ("image_size", c["image_size"] >= 4, ">= 4")]
-    bad = [f"--{name.replace('_', '-')} must be {rule}, got {c[name]}" for name, ok, rule in checks if not ok]
-    if bad:
-        raise UsageError("; ".join(bad))
 
 
 def _resolve_config(args: argparse.Namespace, resume: Resume | None) -> dict[str, Any]:
@@ -183,7 +191,8 @@ def _resolve_config(args: argparse.Namespace, resume: Resume | None) -> dict[str
             raise UsageError(f"--epochs {config['epochs']} is fewer than the {done} epochs {resume.path} has "
                              "already trained")
         data_dir = args.data_dir or saved["data_dir"]
-    _check_settings(config)
+    if config["warmup_epochs"] > config["epochs"]:
+        raise UsageError(f"--warmup-epochs {config['warmup_epochs']} is longer than the run (--epochs {config['epochs']})")
     config.update(dataset=args.dataset, data_dir=str(Path(data_dir).expanduser().resolve()) if data_dir else None)
     return config
 
@@ -226,21 +235,29 @@ def _say(text: str, progress: bool) -> None:
         print(text, flush=True)
 
 
-def _nonfinite_message(run: Run, exc: NonFiniteLoss) -> str:
-    """What went wrong where, and which checkpoint holds the last good weights."""
+def _kept(run: Run) -> str:
+    """Which checkpoint holds the last good state of a run that has to stop."""
     if run.last_checkpoint is None:
-        kept = "no checkpoint was written (no epoch had finished)"
-    else:
-        path, epoch, batch = run.last_checkpoint
-        where = f"after epoch {epoch}" if batch == 0 else f"at epoch {epoch + 1}, batch {batch}"
-        kept = f"the last good checkpoint, {path} ({where}), is kept"
+        return "no checkpoint was written (no epoch had finished)"
+    path, epoch, batch = run.last_checkpoint
+    where = f"after epoch {epoch}" if batch == 0 else f"at epoch {epoch + 1}, batch {batch}"
+    return f"the last good checkpoint, {path} ({where}), is kept"
+
+
+def _stop_message(run: Run, exc: Exception) -> str:
+    """What went wrong where, what to try, and which checkpoint holds the last good state."""
     if isinstance(exc, NonFiniteWeights):
         what = (f"the loss stayed finite but parameter {exc.args[0]} became NaN or infinite by step {run.step} "
-                f"(lr {run.optimizer.lr:.3g}), so no checkpoint was written for it")
-    else:
+                f"(lr {run.optimizer.lr:.3g}), so no checkpoint was written for it; stopping. Try a smaller --lr")
+    elif isinstance(exc, NonFiniteLoss):
         what = (f"the training loss became {exc.args[0]} at step {run.step + 1} (epoch {run.epoch + 1}, "
-                f"batch {run.batch + 1}, lr {run.optimizer.lr:.3g})")
-    return f"error: {what}; stopping. Try a smaller --lr. {kept}."
+                f"batch {run.batch + 1}, lr {run.optimizer.lr:.3g}); stopping. Try a smaller --lr")
+    elif isinstance(exc, MemoryError):
+        what = (f"out of memory at epoch {run.epoch + 1}, batch {run.batch + 1}; try a smaller --batch-size "
+                "(or --image-size)")
+    else:
+        what = f"cannot write the checkpoint {run.checkpoint_path} ({getattr(exc, 'strerror', None) or exc})"
+    return f"error: {what}; {_kept(run)}."
 
 
 def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
@@ -260,16 +277,36 @@ def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
                     _say(run.epoch_line(run.end_epoch()), progress)
                 else:
                     run.save()
-            except NonFiniteLoss as exc:
+            except (NonFiniteLoss, OSError, MemoryError) as exc:
                 bar.close()
-                print(_nonfinite_message(run, exc), file=sys.stderr)
-                return EXIT_NONFINITE
+                print(_stop_message(run, exc), file=sys.stderr)
+                return EXIT_NONFINITE if isinstance(exc, NonFiniteLoss) else EXIT_USAGE
             if stop.requested:
                 where = f"after epoch {run.epoch}" if finished else f"at epoch {run.epoch + 1}, batch {run.batch}"
                 print(f"stopped {where}; checkpoint saved to {run.checkpoint_path}. Continue with: "
                       f"python -m minicnn.train {dataset} --resume {run.checkpoint_path}", file=sys.stderr, flush=True)
                 return EXIT_INTERRUPTED
     return 0
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """An OSError in the block (a read-only or full disk, a file in the way) as one UsageError naming ``out``."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write to the output folder {out} ({exc.strerror or exc}"
+                         f"{f': {exc.filename}' if exc.filename else ''})") from exc
+
+
+def _prepare_out(run: Run) -> None:
+    """Create the output folder, remove partial files that a killed write left there, write config.json."""
+    with _writing(run.out):
+        run.out.mkdir(parents=True, exist_ok=True)
+        for part in (p for name in OUTPUTS for p in run.out.glob(f".{name}.*.part")):
+            part.unlink()
+        with atomic_write(run.out / "config.json") as fh:
+            fh.write(json.dumps(run.config, indent=2).encode())
 
 
 def _finish(run: Run) -> None:
@@ -286,29 +323,27 @@ def _finish(run: Run) -> None:
         "macro_f1": m["macro_f1"], "classes": run.classes, "dataset": c["dataset_name"], "model": c["model"],
         "backend": backend.get_backend(), "seed": c["seed"], "train_seconds": run.train_seconds,
         "history": run.history, "config": c, "checkpoint": str(run.checkpoint_path)}
-    with atomic_write(run.out / "metrics.json") as fh:
-        fh.write(json.dumps(metrics, indent=2).encode())
-    plot_curves(run.history, run.out / "curves.png")
-    plot_confusion(np.asarray(m["confusion_matrix"]), run.classes, run.out / "confusion.png",
-                   f"{c['dataset_name']} {c['model']}: test accuracy {test_acc:.2%}")
+    with _writing(run.out):
+        with atomic_write(run.out / "metrics.json") as fh:
+            fh.write(json.dumps(metrics, indent=2).encode())
+        plot_curves(run.history, run.out / "curves.png")
+        plot_confusion(np.asarray(m["confusion_matrix"]), run.classes, run.out / "confusion.png",
+                       f"{c['dataset_name']} {c['model']}: test accuracy {test_acc:.2%}")
     print(f"\n{c['dataset_name']} {c['model']}: test accuracy {test_acc:.2%} (loss {test_loss:.4f}, macro F1 "
           f"{m['macro_f1']:.3f}) after {len(run.history)} epochs, {run.train_seconds:.1f}s of training at "
           f"{images_per_s:.0f} images/s on {backend.get_backend()}; metrics, plots and checkpoint in {run.out}")
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        backend.set_backend(args.backend)
-    except backend.BackendUnavailable as exc:
-        raise UsageError(str(exc)) from exc
+    select_backend(args.backend, "numba")
     resume = Resume.load(args.resume, args.dataset) if args.resume else None
     config = _resolve_config(args, resume)
     run = Run(config, resume, out=_output_folder(args, resume), download=not args.no_download)
-    run.out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(run.out / "config.json") as fh:
-        fh.write(json.dumps(run.config, indent=2).encode())
+    _prepare_out(run)
     progress = not args.no_progress and sys.stderr.isatty()
     print(_describe(run, resume is not None), flush=True)
+    for note in run.notes:
+        print(note, flush=True)
     status = _train_epochs(run, args.dataset, progress)
     if status == 0:
         _finish(run)
@@ -322,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except (DatasetError, UsageError, CheckpointError, TransferError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("error: out of memory; try a smaller --batch-size or --image-size", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("aborted by Ctrl-C; checkpoints written so far are kept", file=sys.stderr)

@@ -11,11 +11,13 @@ a run restored from a checkpoint makes exactly the updates the uninterrupted run
 from __future__ import annotations
 
 import math
+import os
+import reprlib
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,22 +28,44 @@ import numpy as np
 from . import backend, nn, optim
 from . import random as mrandom
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import Augment, DataLoader, channel_stats, load_dataset, stratified_split
-from .models import build_model, last_linear
-from .schedules import learning_rate
+from .data import DATASETS, Augment, DataLoader, channel_stats, check_memory, load_dataset, stratified_split
+from .models import MODELS, build_model, last_linear
+from .schedules import SCHEDULES, learning_rate
 from .transfer import apply_init, load_torch_state
 
-__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_FORMAT", "UsageError", "NonFiniteLoss", "NonFiniteWeights", "StopFlag", "EpochTally",
-           "load_run_checkpoint", "Resume", "default_out", "Run"]
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_FORMAT", "NUMBERS", "UsageError", "NonFiniteLoss", "NonFiniteWeights",
+           "StopFlag", "EpochTally", "setting_error", "select_backend", "load_run_checkpoint", "Resume", "default_out",
+           "Run"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
 CHECKPOINT_FORMAT = "minicnn-train"
 #: Settings derived from the data; a resumed run must find the same values again.
 DATA_KEYS = ("classes", "input_shape", "mean", "std")
+#: Every numeric setting: (type, test, rule). The command line checks each option against it as it is
+#: parsed, and a checkpoint's config is checked against it when loaded. Integers must also lie below 2**63
+#: and floats be finite: ``--lr inf`` would only surface as a NaN loss, ``--seed -1`` as NumPy's traceback.
+NUMBERS: dict[str, tuple[type, Callable[[Any], bool], str]] = {
+    "epochs": (int, lambda v: v >= 1, ">= 1"), "batch_size": (int, lambda v: v >= 1, ">= 1"),
+    "lr": (float, lambda v: v > 0, "> 0"), "momentum": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (float, lambda v: v >= 0, ">= 0"), "warmup_epochs": (float, lambda v: v >= 0, ">= 0"),
+    "step_size": (int, lambda v: v >= 1, ">= 1"), "gamma": (float, lambda v: 0 < v <= 1, "in (0, 1]"),
+    "label_smoothing": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "val_split": (float, lambda v: 0 <= v < 1, "in [0, 1)"), "seed": (int, lambda v: v >= 0, ">= 0"),
+    "limit_train": (int, lambda v: v >= 1, ">= 1"), "limit_test": (int, lambda v: v >= 1, ">= 1"),
+    "crop_padding": (int, lambda v: v >= 0, ">= 0"), "image_size": (int, lambda v: v >= 4, ">= 4"),
+}
+#: Settings whose value may be None: the optimiser's own default, or no limit.
+OPTIONAL = ("weight_decay", "limit_train", "limit_test")
+#: The fields of an epoch's record in the history (``val_*`` are None without a validation split).
+RECORD_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s", "elapsed")
 
 
 class UsageError(Exception):
     """A problem with the command line, a checkpoint or the data of a run: one message, exit status 2."""
+
+
+class _Damaged(Exception):
+    """One violation of the training checkpoint's schema (the message says where and what)."""
 
 
 class NonFiniteLoss(Exception):
@@ -94,11 +118,127 @@ class EpochTally:
     seconds: float = 0.0
 
 
+def setting_error(name: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid setting ``name`` (a key of :data:`NUMBERS`), or None when it is."""
+    kind, test, rule = NUMBERS[name]
+    if type(value) not in ((int,) if kind is int else (int, float)):
+        return f"must be {'an integer' if kind is int else 'a number'} {rule}, got {value!r}"
+    if not (abs(value) < 2 ** 63 if kind is int else math.isfinite(value)) or not test(value):
+        return f"must be {rule}{'' if kind is int else ' and finite'}, got {value!r}"
+    return None
+
+
+def select_backend(option: str | None, default: str) -> None:
+    """Switch to ``--backend``, else ``$MINICNN_BACKEND``, else ``default``; :class:`UsageError` naming
+    where an unknown or unusable name came from."""
+    env = os.environ.get("MINICNN_BACKEND")
+    name = option or env or default
+    try:
+        backend.set_backend(name)
+    except (ValueError, backend.BackendUnavailable) as exc:
+        raise UsageError(f"MINICNN_BACKEND={env}: {exc}" if name == env and not option else str(exc)) from exc
+
+
+Rule = tuple[Callable[[Any], bool], str]
+_FLOAT_MAX = sys.float_info.max
+_COUNT: Rule = (lambda v: type(v) is int and 0 <= v < 2 ** 63, "an integer >= 0")
+_AMOUNT: Rule = (lambda v: type(v) in (int, float) and 0 <= v <= _FLOAT_MAX, "a finite number >= 0")
+_REAL: Rule = (lambda v: type(v) in (int, float) and abs(v) <= _FLOAT_MAX, "a finite number")
+_REAL_OR_NONE: Rule = (lambda v: v is None or _REAL[0](v), "a finite number or null")
+_RECORD: Rule = (lambda v: isinstance(v, dict) and all(k in v for k in RECORD_KEYS), f"a dict of {', '.join(RECORD_KEYS)}")
+_POSITIVE: Rule = (lambda v: type(v) in (int, float) and 0 < v <= _FLOAT_MAX, "a finite number > 0")
+_TEXT: Rule = (lambda v: isinstance(v, str), "a string")
+_TEXT_OR_NONE: Rule = (lambda v: v is None or isinstance(v, str), "a string or null")
+_FLAG: Rule = (lambda v: isinstance(v, bool), "true or false")
+_DICT: Rule = (lambda v: isinstance(v, dict), "a dict")
+_LIST: Rule = (lambda v: isinstance(v, list), "a list")
+_ARRAY: Rule = (lambda v: isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and bool(np.isfinite(v).all()),
+                "a numeric array with finite values")
+
+
+def _one_of(options: Any) -> Rule:
+    return (lambda v: isinstance(v, str) and v in options, f"one of {', '.join(options)}")
+
+
+#: The training checkpoint's fields beyond the numeric settings (``config.<NUMBERS key>``).
+SCHEMA: tuple[tuple[str, Rule], ...] = (
+    ("version", (lambda v: v == 1 and type(v) is int, "1")), ("config.dataset", _TEXT),
+    ("config.data_dir", _TEXT_OR_NONE), ("config.dataset_name", _TEXT), ("config.model", _one_of(MODELS)),
+    ("config.optimizer", _one_of(("sgd", "adam", "adamw"))), ("config.schedule", _one_of(SCHEDULES)),
+    ("config.hflip", _FLAG), ("config.freeze_features", _FLAG), ("config.init_from", _TEXT_OR_NONE),
+    ("config.channels", (lambda v: type(v) is int and v in (1, 3), "1 or 3")),
+    ("config.classes", (lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v) and len(set(v)) == len(v)
+                        >= 2, "a list of at least 2 distinct strings")),
+    ("config.input_shape", (lambda v: isinstance(v, list) and len(v) == 3 and all(_COUNT[0](s) and s > 0 for s in v),
+                            "a list of 3 positive integers")),
+    ("config.mean", _LIST), ("config.std", _LIST), ("model", _DICT), ("optimizer", _DICT),
+    ("optimizer.state", _DICT), ("rng.minicnn", _DICT), ("position.epoch", _COUNT), ("position.batch", _COUNT),
+    ("position.step", _COUNT), ("tally.loss_sum", _AMOUNT), ("tally.correct", _COUNT), ("tally.seen", _COUNT),
+    ("tally.seconds", _AMOUNT), ("history", _LIST), ("train_seconds", _AMOUNT), ("train_images", _COUNT),
+)
+
+
+def _field(tree: Any, dotted: str) -> Any:
+    """The value at ``dotted`` (such as ``"config.lr"``) of a tree of dicts."""
+    parts = dotted.split(".")
+    for depth, key in enumerate(parts):
+        if not isinstance(tree, dict):
+            raise _Damaged(f"{'.'.join(parts[:depth])} must be a dict, got {reprlib.repr(tree)}")
+        if key not in tree:
+            raise _Damaged(f"{'.'.join(parts[:depth + 1])} is missing")
+        tree = tree[key]
+    return tree
+
+
+def _check(where: str, value: Any, rule: Rule) -> None:
+    if not rule[0](value):
+        raise _Damaged(f"{where} must be {rule[1]}, got {reprlib.repr(value)}")
+
+
+def _check_schema(state: dict[str, Any]) -> None:
+    """:class:`_Damaged` for the first field of a training checkpoint that is missing, of the wrong
+    type or out of range, so that nothing later meets a KeyError, a NaN weight or an impossible position."""
+    for dotted, rule in SCHEMA:
+        _check(dotted, _field(state, dotted), rule)
+    for name in NUMBERS:
+        value = _field(state, f"config.{name}")
+        problem = None if value is None and name in OPTIONAL else setting_error(name, value)
+        if problem:
+            raise _Damaged(f"config.{name} {problem}")
+    c, pos = state["config"], state["position"]
+    spec = DATASETS.get(c["dataset"])
+    shape = list(spec.image_shape) if spec else [c["channels"], c["image_size"], c["image_size"]]
+    if c["input_shape"] != shape:
+        raise _Damaged(f"config.input_shape {c['input_shape']} is not the shape of the data's images, {shape}")
+    for key, rule in (("mean", _REAL), ("std", _POSITIVE)):
+        if len(c[key]) != shape[0]:
+            raise _Damaged(f"config.{key} must hold {shape[0]} values, one per channel, got {reprlib.repr(c[key])}")
+        for i, v in enumerate(c[key]):
+            _check(f"config.{key}[{i}]", v, rule)
+    for key, array in state["model"].items():
+        _check(f"model.{key}", array, _ARRAY)
+    if pos["epoch"] > c["epochs"] or len(state["history"]) != pos["epoch"]:
+        raise _Damaged(f"position.epoch {pos['epoch']} must be at most config.epochs ({c['epochs']}) and the "
+                       f"number of epochs in the history ({len(state['history'])})")
+    if state["tally"]["correct"] > state["tally"]["seen"]:
+        raise _Damaged("tally.correct is larger than tally.seen")
+    for i, record in enumerate(state["history"]):
+        _check(f"history[{i}]", record, _RECORD)
+        for key in RECORD_KEYS:
+            _check(f"history[{i}].{key}", record[key], _REAL_OR_NONE if key.startswith("val_") else _REAL)
+
+
 def load_run_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The state in a checkpoint written by a training run; :class:`CheckpointError` for any other file."""
+    """The state in a checkpoint written by a training run, its schema checked (types, ranges, and that
+    its parts agree); :class:`CheckpointError` for any other file, and "damaged checkpoint: <what>" for
+    a file that breaks the schema."""
     state = load_checkpoint(path)
-    if state.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a checkpoint written by minicnn.train")
+    try:
+        _check_schema(state)
+    except _Damaged as exc:
+        raise CheckpointError(f"damaged checkpoint: {exc} ({path})") from None
     return state
 
 
@@ -144,6 +284,9 @@ class Run:
         if resume is not None:
             self._check_same_data(resume)
         self._build_model(init=resume is None)
+        #: Lines for the log about choices the run made for the user (said once, at the start).
+        self.notes: list[str] = []
+        self._fit_batch_norm()
         head_params = {id(p) for p in self.head.parameters()}
         self.optimizer = self._optimizer([(n, p) for n, p in self.model.named_parameters()
                                           if not config["freeze_features"] or id(p) in head_params])
@@ -173,6 +316,9 @@ class Run:
                              f"--val-split {c['val_split']})")
         if len(test_y) == 0:
             raise UsageError(f"the test split of {ds.name} holds no examples")
+        h, w = ds.input_shape[1:]
+        if c["crop_padding"] >= min(h, w):
+            raise UsageError(f"--crop-padding {c['crop_padding']} must be smaller than the {h}x{w} images")
         mean, std = channel_stats(train_x[train_idx])
         self.classes, self.input_shape = list(ds.classes), ds.input_shape
         c.update(dataset_name=ds.name, classes=self.classes, input_shape=list(ds.input_shape), mean=list(mean),
@@ -197,6 +343,20 @@ class Run:
         if init and c["init_from"]:
             apply_init(self.model, load_torch_state(c["init_from"]), c["init_from"], bool(c["freeze_features"]))
 
+    def _fit_batch_norm(self) -> None:
+        """Batch norm cannot normalise a single training image: refuse batches of one, and let a last
+        batch of one image join the batch before it (said once in :attr:`notes`)."""
+        if not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in self.model.modules()):
+            return
+        n, size = len(self.train_loader.labels), self.config["batch_size"]
+        if min(n, size) < 2:
+            raise UsageError(f"--model {self.config['model']} has batch norm, which needs at least 2 images per "
+                             f"batch; got --batch-size {size} and {n} training image(s)")
+        self.train_loader.merge_single = True
+        if n % size == 1:
+            self.notes.append(f"note: the last batch of every epoch would hold a single image, which batch norm "
+                              f"cannot normalise; it joins the batch before it ({size + 1} images)")
+
     def _check_same_data(self, resume: Resume) -> None:
         """:class:`UsageError` unless the data gives the classes, shape and statistics the checkpoint has."""
         saved = resume.state["config"]
@@ -216,15 +376,37 @@ class Run:
             return optim.Adam(params, lr=c["lr"], **decay)
         return optim.AdamW(params, lr=c["lr"], **decay)
 
+    def _check_optimizer_state(self, saved: dict[str, Any], step: int) -> None:
+        """ValueError unless ``saved`` has this run's hyper-parameters (the lr aside: the schedule sets it
+        before every step) and, after the first step, every parameter's state holds exactly the fields a
+        step of this optimiser makes (counts as ints, moments as finite arrays)."""
+        probe = self._optimizer([("p", nn.Parameter(backend.xp().zeros(1, np.float32)))])
+        probe.step()
+        want = {k: v for k, v in probe.hyperparams().items() if k != "lr"}
+        hyper = saved.get("hyperparams")
+        if not isinstance(hyper, dict) or {k: v for k, v in hyper.items() if k != "lr"} != want \
+                or not _AMOUNT[0](hyper.get("lr")):
+            raise ValueError(f"optimizer.hyperparams {reprlib.repr(hyper)} are not the run's {want}")
+        arrays = {name: hasattr(v, "shape") for name, v in probe.state["p"].items()} if step else {}
+        for key, fields in saved["state"].items():
+            if not isinstance(fields, dict) or set(fields) != set(arrays) or not all(
+                    (_ARRAY if arrays[n] else _COUNT)[0](v) for n, v in fields.items()):
+                raise ValueError(f"optimizer.state.{key} must hold {sorted(arrays) or 'nothing'} "
+                                 f"after {step} steps, got {reprlib.repr(fields)}")
+
     def _restore(self, resume: Resume) -> None:
-        saved = resume.state
+        """Model, optimiser, random state, position and history from ``resume``; a checkpoint whose parts
+        do not fit this run (shapes, optimiser fields, a position past the epoch's end) is damaged."""
+        saved, pos, steps = resume.state, resume.state["position"], len(self.train_loader)
         try:
+            if pos["batch"] > steps or pos["step"] != pos["epoch"] * steps + pos["batch"]:
+                raise ValueError(f"position {pos} is not a position of a run of {steps} batches per epoch")
             self.model.load_state_dict(saved["model"])
+            self._check_optimizer_state(saved["optimizer"], pos["step"])
             self.optimizer.load_state_dict(saved["optimizer"])
-        except (KeyError, ValueError) as exc:
-            raise UsageError(f"{resume.path} does not fit the model {self.config['model']}: {exc}") from exc
-        mrandom.set_state(saved["rng"]["minicnn"])
-        pos = saved["position"]
+            mrandom.set_state(saved["rng"]["minicnn"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"damaged checkpoint: {exc} ({resume.path})") from exc
         self.epoch, self.batch, self.step = pos["epoch"], pos["batch"], pos["step"]
         self.last_checkpoint = (resume.path, self.epoch, self.batch)
         self.tally = EpochTally(**saved["tally"])

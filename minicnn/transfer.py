@@ -2,11 +2,12 @@
 
 minicnn modules use PyTorch's ``state_dict`` key names and layouts, so a file saved with
 ``torch.save`` from the same stack written with ``torch.nn`` loads without any renaming or
-reshaping. Reading the file needs PyTorch; nothing else in minicnn does.
+reshaping. Reading the file needs PyTorch; nothing else in minicnn does. Only tensors are read
+(``torch.load(weights_only=True)``), so a crafted file cannot run code.
 """
 from __future__ import annotations
 
-import sys
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,11 @@ class TransferError(Exception):
 
 
 def load_torch_state(path: str | Path) -> dict[str, np.ndarray]:
-    """A PyTorch ``state_dict`` (or a whole module, or a dict holding one under ``state_dict``,
-    ``model_state_dict`` or ``model``) saved with ``torch.save``, as NumPy arrays.
+    """A PyTorch ``state_dict`` (or a dict holding one under ``state_dict``, ``model_state_dict`` or
+    ``model``) saved with ``torch.save``, as NumPy arrays.
 
-    A plain state_dict is read with ``weights_only=True``; anything else falls back to a full
-    unpickle, which runs code from the file, with a note on stderr saying so.
+    The file is read with ``torch.load(weights_only=True)`` and nothing else: an unrestricted unpickle
+    runs any code the file names, so a whole pickled module is refused with the way to save its weights.
     """
     try:
         import torch
@@ -37,15 +38,12 @@ def load_torch_state(path: str | Path) -> dict[str, np.ndarray]:
         raise TransferError(f"--init-from: {path} does not exist")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a whole pickled module is refused by weights_only; it is the user's own file
-        print(f"note: {path} is not a plain state_dict; loading it as a pickled module (this runs code from "
-              "the file, so only use files you trust)", file=sys.stderr)
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:
-            raise TransferError(f"--init-from: cannot read {path} with torch.load ({exc})") from exc
-    if isinstance(obj, torch.nn.Module):
-        obj = obj.state_dict()
+    except pickle.UnpicklingError as exc:
+        raise TransferError(f"--init-from: {path} holds Python objects other than tensors (a whole module?), and "
+                            "minicnn never runs code from a file; save the weights instead with "
+                            "torch.save(model.state_dict(), PATH)") from exc
+    except Exception as exc:  # torch.load raises many kinds on a damaged or foreign file
+        raise TransferError(f"--init-from: cannot read {path} with torch.load ({type(exc).__name__}: {exc})") from exc
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

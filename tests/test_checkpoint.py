@@ -72,23 +72,23 @@ def test_unstorable_values_and_bad_files(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="damaged checkpoint: cannot read"):
         load_checkpoint(tmp_path / "junk.npz")
     np.savez(tmp_path / "plain.npz", a=np.zeros(2))
     with pytest.raises(CheckpointError, match="not a minicnn checkpoint"):
         load_checkpoint(tmp_path / "plain.npz")
     np.save(tmp_path / "array.npy", np.zeros(2))
-    with pytest.raises(CheckpointError, match="not a minicnn checkpoint"):
+    with pytest.raises(CheckpointError, match="damaged checkpoint: cannot read"):
         load_checkpoint(tmp_path / "array.npy")
     np.savez(tmp_path / "pickled.npz", __tree__=np.array("{}"), a0=np.array([object()], dtype=object))
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="damaged checkpoint: cannot read"):
         load_checkpoint(tmp_path / "pickled.npz")
     good = save_checkpoint(tmp_path / "good.npz", {"w": np.arange(1000.0)})
     (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:500])
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="damaged checkpoint: cannot read"):
         load_checkpoint(tmp_path / "cut.npz")
     np.savez(tmp_path / "dangling.npz", __tree__=np.array('{"w": {"__array__": "a7"}}'))
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="damaged checkpoint: cannot read"):
         load_checkpoint(tmp_path / "dangling.npz")
 
 

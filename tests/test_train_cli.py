@@ -2,6 +2,7 @@
 plus the schedules, the metrics and ``python -m minicnn.predict``."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -271,6 +272,65 @@ def test_nonfinite_loss_after_resuming_mid_epoch_names_that_checkpoint(data_dir,
     assert load_checkpoint(ckpt)["position"] == {"epoch": 0, "batch": 3, "step": 3}
 
 
+def test_a_last_batch_of_one_image_joins_the_batch_before_with_batch_norm(data_dir, tmp_path, capsys):
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--model", "custom_cnn", "--limit-train", "65",
+            "--val-split", "0", "--limit-test", "20", "--epochs", "1"]
+    code, out, err = _train([*args, "--batch-size", "32", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert out.count("the last batch of every epoch would hold a single image") == 1
+    assert "joins the batch before it (33 images)" in out and "1 epochs x 2 batches of 32" in out
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert saved["position"] == {"epoch": 1, "batch": 0, "step": 2} and saved["history"][0]["train_loss"] > 0
+    code, _, err = _train([*args, "--batch-size", "1", "--out", str(tmp_path / "one")], capsys)
+    assert code == 2 and "--model custom_cnn has batch norm, which needs at least 2 images per batch" in err
+
+
+def test_output_folder_problems_exit_2_with_one_message(data_dir, tmp_path, capsys, monkeypatch):
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "64", "--limit-test", "20", "--epochs", "1"]
+    (tmp_path / "file").write_text("mine")
+    for out, why in ((tmp_path / "file", "File exists"), (tmp_path / "file" / "sub", "Not a directory")):
+        code, _, err = _train([*args, "--out", str(out)], capsys)
+        assert code == 2 and err == f"error: cannot write to the output folder {out} ({why}: {out})\n"
+
+    def read_only(self, *a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code, _, err = _train([*args, "--out", str(tmp_path / "ro")], capsys)
+    assert code == 2 and err == f"error: cannot write to the output folder {tmp_path / 'ro'} (Read-only file system: " \
+                                f"{tmp_path / 'ro'})\n"
+    assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_a_full_disk_at_a_checkpoint_exits_2_keeping_the_last_good_one(data_dir, tmp_path, capsys, monkeypatch):
+    original, calls = np.savez, []
+
+    def savez(fh, *args, **kwargs):                     # the second checkpoint (after epoch 2) fills the disk
+        calls.append(1)
+        if len(calls) == 2:
+            fh.write(b"\0" * 1000)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(fh, *args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", savez)
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "64", "--limit-test", "20",
+                           "--epochs", "3", "--out", str(tmp_path)], capsys)
+    ckpt = tmp_path / "checkpoint.npz"
+    assert code == 2 and err == (f"error: cannot write the checkpoint {ckpt} (No space left on device); the last good "
+                                 f"checkpoint, {ckpt} (after epoch 1), is kept.\n")
+    assert load_checkpoint(ckpt)["position"]["epoch"] == 1 and not list(tmp_path.glob(".*.part"))
+
+
+def test_partial_files_of_a_killed_write_are_removed_by_the_next_run(data_dir, tmp_path, capsys):
+    stale, foreign = tmp_path / ".checkpoint.npz.k1ll3d.part", tmp_path / ".notes.txt.k1ll3d.part"
+    for path in (stale, foreign):
+        path.write_bytes(b"\0" * 1000)
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-train", "64", "--limit-test", "20",
+                           "--epochs", "1", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert not stale.exists() and foreign.exists() and load_checkpoint(tmp_path / "checkpoint.npz")
+
+
 @pytest.mark.parametrize("stderr_tty", [True, False])
 def test_progress_bar_follows_stderr_where_it_is_drawn(data_dir, tmp_path, capsys, monkeypatch, stderr_tty):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: stderr_tty)
@@ -307,11 +367,25 @@ def test_corrupt_file_exits_2_naming_it(data_dir, tmp_path, capsys):
     assert code == 2 and err.startswith(f"error: {target}: truncated gzip stream")
 
 
-def test_bad_options_exit_2(data_dir, capsys):
-    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--val-split", "1.5", "--epochs", "0"], capsys)
-    assert code == 2 and "--epochs must be >= 1, got 0" in err and "--val-split must be in [0, 1), got 1.5" in err
-    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--limit-test", "0", "--gamma", "-1"], capsys)
-    assert code == 2 and "--gamma must be > 0, got -1.0" in err and "--limit-test must be >= 1, got 0" in err
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr", "inf", "must be > 0 and finite, got inf"), ("--lr", "nan", "must be > 0 and finite, got nan"),
+    ("--momentum", "inf", "must be in [0, 1) and finite"), ("--weight-decay", "inf", "must be >= 0 and finite"),
+    ("--warmup-epochs", "inf", "must be >= 0 and finite"), ("--seed", "-1", "must be >= 0, got -1"),
+    ("--gamma", "inf", "must be in (0, 1] and finite"), ("--gamma", "-1", "must be in (0, 1] and finite, got -1.0"),
+    ("--epochs", "0", "must be >= 1, got 0"), ("--val-split", "1.5", "must be in [0, 1) and finite, got 1.5"),
+    ("--limit-test", "0", "must be >= 1, got 0"), ("--batch-size", "2.5", "expected an integer, got '2.5'"),
+    ("--image-size", str(2 ** 63), "must be >= 4, got 9223372036854775808"),
+])
+def test_every_numeric_option_is_checked_as_it_is_parsed(capsys, option, value, message):
+    with pytest.raises(SystemExit) as exit_:
+        T.main(["fashion_mnist", option, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"error: argument {option}: {message}" in err
+
+
+def test_a_warmup_longer_than_the_run_exits_2(data_dir, capsys):
+    code, _, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--warmup-epochs", "1e300"], capsys)
+    assert code == 2 and err == "error: --warmup-epochs 1e+300 is longer than the run (--epochs 5)\n"
 
 
 def test_unavailable_backend_exits_2(data_dir, capsys):
@@ -334,12 +408,11 @@ def _torch_compact(width2: int = 32) -> torch.nn.Sequential:
                         N.MaxPool2d(2), N.Flatten(), N.Linear(width2 * 49, 10))
 
 
-@pytest.mark.parametrize("whole_module", [False, True], ids=["state_dict", "module"])
-def test_init_from_pytorch_with_frozen_features(data_dir, tmp_path, capsys, whole_module):
+def test_init_from_pytorch_with_frozen_features(data_dir, tmp_path, capsys):
     ref = _torch_compact()
     with torch.no_grad():
         ref[1].running_mean.fill_(0.25)
-    torch.save(ref if whole_module else ref.state_dict(), tmp_path / "w.pt")
+    torch.save(ref.state_dict(), tmp_path / "w.pt")
     code, out, err = _train(["fashion_mnist", "--data-dir", str(data_dir), "--init-from", str(tmp_path / "w.pt"),
                              "--freeze-features", "--epochs", "1", "--limit-train", "64", "--limit-test", "20",
                              "--out", str(tmp_path / "o")], capsys)

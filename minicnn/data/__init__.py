@@ -12,12 +12,12 @@ from .download import atomic_write, default_data_dir, download_file, file_digest
 from .errors import CorruptDataset, DatasetError, DatasetNotFound, DownloadError
 from .folder import IMAGE_SUFFIXES, load_image, read_image_folder
 from .idx import read_idx, read_idx_pair
-from .loader import Augment, DataLoader, channel_stats, normalize, stratified_split
+from .loader import Augment, DataLoader, channel_stats, check_memory, memory_limit, normalize, stratified_split
 
 __all__ = [
     "CIFAR10_CLASSES", "read_cifar10", "DATASETS", "Dataset", "DatasetSpec", "RemoteFile", "dataset_folder",
     "load_dataset", "atomic_write", "default_data_dir", "download_file", "file_digest", "parse_checksum",
     "CorruptDataset", "DatasetError", "DatasetNotFound", "DownloadError", "IMAGE_SUFFIXES", "load_image",
-    "read_image_folder", "read_idx", "read_idx_pair", "Augment", "DataLoader", "channel_stats", "normalize",
-    "stratified_split",
+    "read_image_folder", "read_idx", "read_idx_pair", "Augment", "DataLoader", "channel_stats", "check_memory",
+    "memory_limit", "normalize", "stratified_split",
 ]

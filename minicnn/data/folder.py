@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CorruptDataset, DatasetNotFound
+from .loader import check_memory
 
 __all__ = ["IMAGE_SUFFIXES", "load_image", "read_image_folder"]
 
@@ -21,23 +22,33 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def load_image(path: str | Path, image_size: int | tuple[int, int], channels: int) -> np.ndarray:
-    """One image file as a uint8 array (channels, H, W), converted and resized."""
-    from PIL import Image, UnidentifiedImageError
+    """One image file as a uint8 array (channels, H, W), converted and resized.
+
+    The file is first checked with Pillow's ``verify`` (for PNG: every chunk's CRC), so damaged
+    bytes are refused rather than decoded into other pixels. An image larger than Pillow's
+    decompression-bomb limit is refused, naming the file.
+    """
+    from PIL import Image
 
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
     h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
     path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFound(f"image file {path} does not exist")
     try:
+        with Image.open(path) as img:
+            img.verify()
         with Image.open(path) as img:
             img = img.convert("L" if channels == 1 else "RGB")
             if img.size != (w, h):
                 img = img.resize((w, h), Image.BILINEAR)
             arr = np.asarray(img, dtype=np.uint8)
-    except FileNotFoundError as exc:
-        raise DatasetNotFound(f"image file {path} does not exist") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise CorruptDataset(path, f"cannot be decoded as an image ({exc})") from exc
+    except Image.DecompressionBombError as exc:
+        raise CorruptDataset(path, f"refused: {exc} (Pillow's limit, Image.MAX_IMAGE_PIXELS); shrink the image "
+                                   "or remove it") from exc
+    except Exception as exc:  # Pillow raises many kinds (SyntaxError, struct.error, ...) on damaged bytes
+        raise CorruptDataset(path, f"cannot be decoded as an image ({type(exc).__name__}: {exc})") from exc
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
@@ -64,6 +75,8 @@ def _read_split(split_dir: Path, classes: list[str], image_size: int, channels: 
     files = [(path, classes.index(name)) for name, paths in found.items() for path in paths]
     if not files:
         raise DatasetNotFound(f"{split_dir} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class sub-folders")
+    check_memory(2 * len(files) * channels * image_size ** 2, f"{len(files):,} images of {split_dir} at "
+                 f"{channels}x{image_size}x{image_size}", "choose a smaller --image-size")
     images = np.stack([load_image(path, image_size, channels) for path, _ in files])
     return images, np.array([label for _, label in files], dtype=np.int64)
 

@@ -10,12 +10,15 @@ Normalisation maps a uint8 pixel p of channel c to ``(p / 255 - mean[c]) / std[c
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Augment", "DataLoader", "channel_stats", "normalize", "stratified_split"]
+from .errors import DatasetError
+
+__all__ = ["Augment", "DataLoader", "channel_stats", "check_memory", "memory_limit", "normalize", "stratified_split"]
 
 _ORDER, _AUGMENT, _SPLIT = 0, 1, 2   # stream tags, so the three uses never share draws
 
@@ -48,6 +51,23 @@ class Augment:
             out = out.copy() if out is images else out
             out[flip] = out[flip, :, :, ::-1]
         return out
+
+
+def memory_limit() -> int:
+    """Bytes of physical memory here (no limit where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 2 ** 63
+
+
+def check_memory(nbytes: int, what: str, remedy: str) -> None:
+    """:class:`DatasetError` when ``what`` needs more than the machine's physical memory: said before
+    allocating, instead of a MemoryError traceback (or the kernel's out-of-memory kill) half-way."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise DatasetError(f"{what} would need {nbytes / 2 ** 30:,.1f} GiB of memory, more than the "
+                           f"{limit / 2 ** 30:,.1f} GiB this machine has; {remedy}")
 
 
 def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -94,12 +114,14 @@ class DataLoader:
 
     With ``shuffle`` the order of epoch e is a permutation drawn from ``(seed, e)``;
     ``augment`` (training only) draws from ``(seed, e, batch index)``. Iterate with
-    :meth:`batches`, or ``set_epoch`` then ``iter``.
+    :meth:`batches`, or ``set_epoch`` then ``iter``. With ``merge_single`` a last batch that would hold
+    a single example joins the batch before it (batch norm cannot normalise one example).
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle: bool = False,
                  seed: int = 0, mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,),
-                 augment: Augment | None = None, drop_last: bool = False, dtype: type = np.float32) -> None:
+                 augment: Augment | None = None, drop_last: bool = False, merge_single: bool = False,
+                 dtype: type = np.float32) -> None:
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"DataLoader: expected uint8 images (N, C, H, W), got {images.dtype} {images.shape}")
         if len(images) != len(labels):
@@ -112,12 +134,14 @@ class DataLoader:
         self.images, self.labels = images, np.asarray(labels, dtype=np.int64)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.mean, self.std = tuple(mean), tuple(std)
-        self.augment, self.drop_last, self.dtype = augment, drop_last, dtype
+        self.augment, self.drop_last, self.merge_single, self.dtype = augment, drop_last, merge_single, dtype
         self.epoch = 0
 
     def __len__(self) -> int:
-        n = len(self.images)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n, size = len(self.images), self.batch_size
+        if self.drop_last:
+            return n // size
+        return n // size + (n % size > (1 if self.merge_single and n > size else 0))
 
     def order(self, epoch: int) -> np.ndarray:
         """The example indices of ``epoch``, in the order they are served."""
@@ -127,9 +151,9 @@ class DataLoader:
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Batches ``start, start + 1, ...`` of ``epoch``."""
-        order = self.order(epoch)
+        order, last = self.order(epoch), len(self) - 1
         for b in range(start, len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            idx = order[b * self.batch_size:None if b == last and not self.drop_last else (b + 1) * self.batch_size]
             x = self.images[idx]
             if self.augment:
                 x = self.augment(x, np.random.default_rng([self.seed, _AUGMENT, epoch, b]))
