@@ -4,7 +4,9 @@
 
 Shows where a training step's time goes: each row is one op at a size taken
 from the fashion-ref and custom_cnn workloads (batch 128), timed as the median
-of several repeats after warm-up.
+of several repeats after warm-up. Both engines get the same input and the same
+random upstream gradient, and compute the gradients of every input (torch through
+``torch.autograd.grad``, so nothing accumulates in ``.grad`` across repeats).
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from .common import machine_line, median_seconds, set_threads
 class OpCase:
     name: str
     shape: tuple[int, ...]
-    mini: Callable[[Any], tuple[Callable[[], Any], Callable[[], Any]]]
-    ref: Callable[[Any], Any]
+    mini: Callable[[Any], tuple[Callable[[], Any], Callable[[Any], Any]]]
+    """minicnn: given the input, (the forward, the backward of the last forward given dout)."""
+    ref: Callable[[Any], tuple[Callable[[], Any], list[Any]]]
+    """torch: given the input leaf, (the forward, the other leaves whose gradients backward computes)."""
 
 
 def _conv(c_in: int, c_out: int, hw: int) -> OpCase:
@@ -42,15 +46,15 @@ def _conv(c_in: int, c_out: int, hw: int) -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.conv2d_forward(x, wd, bd, 1, 1)
 
-        def bwd() -> None:
-            F.conv2d_backward(state["y"], state["cache"])
+        def bwd(dout: Any) -> None:
+            F.conv2d_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
         import torch
         tw = torch.from_numpy(w).requires_grad_()
         tb = torch.from_numpy(b).requires_grad_()
-        return lambda: torch.nn.functional.conv2d(tx, tw, tb, 1, 1)
+        return (lambda: torch.nn.functional.conv2d(tx, tw, tb, 1, 1)), [tw, tb]
     return OpCase(f"conv2d {c_in}->{c_out} 3x3 p1", shape, mini, ref)
 
 
@@ -66,12 +70,12 @@ def _unary(name: str, shape: tuple[int, ...], fwd_name: str, torch_fn: Callable[
         def fwd() -> None:
             state["y"], state["cache"] = forward(x, **kwargs)
 
-        def bwd() -> None:
-            backward(state["y"], state["cache"])
+        def bwd(dout: Any) -> None:
+            backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
-        return lambda: torch_fn(tx)
+        return (lambda: torch_fn(tx)), []
     return OpCase(name, shape, mini, ref)
 
 
@@ -105,14 +109,14 @@ def _batch_norm_case() -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.batch_norm_forward(x, g, b, rm, rv, True)
 
-        def bwd() -> None:
-            F.batch_norm_backward(state["y"], state["cache"])
+        def bwd(dout: Any) -> None:
+            F.batch_norm_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
         g = torch.ones(c, requires_grad=True)
         b = torch.zeros(c, requires_grad=True)
-        return lambda: torch.nn.functional.batch_norm(tx, torch.zeros(c), torch.ones(c), g, b, True)
+        return (lambda: torch.nn.functional.batch_norm(tx, torch.zeros(c), torch.ones(c), g, b, True)), [g, b]
     return OpCase("batch_norm 64ch 14x14", shape, mini, ref)
 
 
@@ -130,13 +134,13 @@ def _cross_entropy_case() -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.cross_entropy_forward(x, t)
 
-        def bwd() -> None:
-            F.cross_entropy_backward(1.0, state["cache"])
+        def bwd(dout: Any) -> None:
+            F.cross_entropy_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
         tt = torch.from_numpy(targets)
-        return lambda: torch.nn.functional.cross_entropy(tx, tt)
+        return (lambda: torch.nn.functional.cross_entropy(tx, tt)), []
     return OpCase("cross_entropy 1000 classes", (128, 1000), mini, ref)
 
 
@@ -150,18 +154,21 @@ def run(backend: str, repeats: int) -> list[dict[str, Any]]:
     minicnn.set_backend(backend)
     rows = []
     for case in [*_cases(), _batch_norm_case(), _cross_entropy_case()]:
-        x = np.random.default_rng(0).standard_normal(case.shape).astype(np.float32)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(case.shape).astype(np.float32)
         fwd, bwd = case.mini(asarray(x))
         tx = torch.from_numpy(x).requires_grad_()
-        tfwd = case.ref(tx)
-        out = tfwd()
-        grad = torch.randn_like(out) if out.dim() else torch.tensor(1.0)
+        tfwd, params = case.ref(tx)
+        leaves = [tx, *params]
+        shape = tuple(tfwd().shape)
+        g = rng.standard_normal(shape).astype(np.float32) if shape else np.float32(1)
+        dout, tg = (asarray(g) if shape else 1.0), torch.from_numpy(np.asarray(g))
         for _ in range(2):
-            fwd(), bwd()
+            fwd(), bwd(dout)
         t_f = median_seconds(fwd, repeats)
-        t_fb = median_seconds(lambda: (fwd(), bwd()), repeats)
+        t_fb = median_seconds(lambda: (fwd(), bwd(dout)), repeats)
         r_f = median_seconds(tfwd, repeats)
-        r_fb = median_seconds(lambda: tfwd().backward(grad), repeats)
+        r_fb = median_seconds(lambda: torch.autograd.grad(tfwd(), leaves, tg), repeats)
         rows.append({"op": case.name, "shape": case.shape, "fwd_ms": t_f * 1e3, "bwd_ms": (t_fb - t_f) * 1e3,
                      "torch_fwd_ms": r_f * 1e3, "torch_bwd_ms": (r_fb - r_f) * 1e3,
                      "fwd_ratio": r_f / t_f, "fwd_bwd_ratio": r_fb / t_fb})
