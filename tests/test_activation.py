@@ -1,4 +1,7 @@
-"""Pointwise activations against PyTorch: values, gradients, kinks, extremes, layers, bad input, erf."""
+"""Pointwise activations against PyTorch: kinks, extremes, gradcheck, layers, bad input, erf.
+
+The hypothesis comparison of the functional ops with PyTorch is their rows in tests/op_table.py.
+"""
 from __future__ import annotations
 
 import math
@@ -8,7 +11,6 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
 from hypothesis import strategies as st
 
 from minicnn import backend, nn
@@ -64,49 +66,6 @@ def _input(shape: tuple[int, ...], dtype: Any, seed: int, scale: float, zero_fra
     x = cst.arrays(shape, np.float64, seed, scale)
     x[np.random.default_rng(seed + 7).random(shape) < zero_fraction] = 0.0
     return x.astype(dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("name", list(OPS))
-@given(shape=cst.shapes(1, 4, 1, 6), seed=cst.seeds(), scale=st.sampled_from([1.0, 4.0, 12.0]),
-       zero_fraction=st.sampled_from([0.0, 0.3]), data=st.data())
-def test_activation_matches_torch(backend_name, dtype, name, shape, seed, scale, zero_fraction, data):
-    op = OPS[name]
-    hyper = data.draw(op.hyper, label="hyper-parameters")
-    tol = cst.tolerance(dtype)
-    x = _input(shape, dtype, seed, scale, zero_fraction)
-    dy = cst.arrays(shape, dtype, seed + 1)
-    y, cache = op.forward(backend.asarray(x), **hyper)
-    dx = op.backward(backend.asarray(dy), cache)
-    ty, (tdx,) = torch_grads(lambda x_: op.torch_fn(x_, **hyper), [t(x)], dy)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty, tol.rtol, tol.atol, f"{name} y")
-    assert_close(dx, tdx, tol.rtol, tol.atol, f"{name} dx")
-
-
-@st.composite
-def _prelu_case(draw: Any) -> tuple[tuple[int, ...], int]:
-    """A shape (1-4 dims) and a weight size: 1 (shared) or the channel count on axis 1."""
-    shape = draw(cst.shapes(1, 4, 1, 6))
-    shared = len(shape) < 2 or draw(st.booleans())
-    return shape, 1 if shared else shape[1]
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(case=_prelu_case(), seed=cst.seeds(), zero_fraction=st.sampled_from([0.0, 0.3]))
-def test_prelu_matches_torch(backend_name, dtype, case, seed, zero_fraction):
-    shape, c = case
-    tol = cst.tolerance(dtype)
-    x = _input(shape, dtype, seed, 1.0, zero_fraction)
-    w = cst.arrays((c,), dtype, seed + 1)
-    dy = cst.arrays(shape, dtype, seed + 2)
-    y, cache = F.prelu_forward(backend.asarray(x), backend.asarray(w))
-    dx, dw = F.prelu_backward(backend.asarray(dy), cache)
-    ty, (tdx, tdw) = torch_grads(TF.prelu, [t(x), t(w)], dy)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dw).dtype == dtype
-    assert_close(y, ty, tol.rtol, tol.atol, "prelu y")
-    assert_close(dx, tdx, tol.rtol, tol.atol, "prelu dx")
-    assert_close(dw, tdw, tol.rtol, tol.atol, "prelu dweight")
 
 
 # ---- the kinks, explicitly ------------------------------------------------------------

@@ -1,14 +1,14 @@
-"""conv2d, im2col and col2im against PyTorch, the loop oracle, and their adjoint identity."""
-from __future__ import annotations
+"""conv2d, im2col and col2im: the loop oracle, their adjoint identity, the layer against PyTorch.
 
-from contextlib import contextmanager
-from typing import Iterator
+The hypothesis comparison of conv2d with PyTorch (in column chunks of 1, 3 and all images) is its
+rows in tests/op_table.py.
+"""
+from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given
-from hypothesis import strategies as st
 
 import minicnn
 from minicnn import backend, nn
@@ -16,49 +16,9 @@ from minicnn import functional as F
 from minicnn.functional.loops import conv2d_backward_loops, conv2d_loops
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t, torch_grads
+from torch_ref import t
 
 DTYPES = [np.float64, np.float32]
-
-
-@contextmanager
-def column_chunk_bytes(value: int | None) -> Iterator[None]:
-    """Run the block with the backend's COLUMN_CHUNK_BYTES set to ``value`` (None: leave it)."""
-    kernels = backend.kernels()
-    previous = kernels.COLUMN_CHUNK_BYTES
-    kernels.COLUMN_CHUNK_BYTES = previous if value is None else value
-    try:
-        yield
-    finally:
-        kernels.COLUMN_CHUNK_BYTES = previous
-
-
-@pytest.mark.parametrize("chunk_images", [None, 1, 3], ids=["whole-batch", "1-image-chunks", "3-image-chunks"])
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(g=cst.conv_geometry(), bias=st.booleans(), seed=cst.seeds())
-def test_conv2d_matches_torch(backend_name, dtype, chunk_images, g, bias, seed):
-    tol = cst.tolerance(dtype)
-    x = cst.arrays(g.x_shape, dtype, seed)
-    w = cst.arrays(g.w_shape, dtype, seed + 1)
-    b = cst.arrays((g.c_out,), dtype, seed + 2) if bias else None
-    dy = cst.arrays((g.n, g.c_out, *g.out_hw), dtype, seed + 3)
-    column_bytes = g.c_in * g.kernel[0] * g.kernel[1] * g.out_hw[0] * g.out_hw[1] * np.dtype(dtype).itemsize
-    with column_chunk_bytes(None if chunk_images is None else chunk_images * column_bytes):
-        y, cache = F.conv2d_forward(backend.asarray(x), backend.asarray(w), None if b is None else backend.asarray(b),
-                                    g.stride, g.padding, g.dilation, g.groups)
-        dx, dw, db = F.conv2d_backward(backend.asarray(dy), cache)
-
-    inputs = [t(x), t(w)] + ([t(b)] if bias else [])
-    ty, tg = torch_grads(lambda x_, w_, *b_: torch.nn.functional.conv2d(
-        x_, w_, b_[0] if b_ else None, g.stride, g.padding, g.dilation, g.groups), inputs, dy)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty, tol.rtol, tol.atol, "y")
-    assert_close(dx, tg[0], tol.rtol, tol.atol, "dx")
-    assert_close(dw, tg[1], tol.rtol, tol.atol, "dw")
-    if bias:
-        assert_close(db, tg[2], tol.rtol, tol.atol, "db")
-    else:
-        assert db is None
 
 
 @given(g=cst.conv_geometry(max_batch=2, max_channels=4, max_size=7), seed=cst.seeds())

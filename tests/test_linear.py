@@ -1,63 +1,21 @@
-"""linear and flatten against PyTorch: functional pairs, layers, state_dict, init and bad input."""
+"""linear and flatten: gradcheck, layers against PyTorch, state_dict, init and bad input.
+
+The hypothesis comparison of the functional ops with PyTorch is their rows in tests/op_table.py.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
 import minicnn
 from minicnn import backend, nn
 from minicnn import functional as F
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t, torch_grads
+from torch_ref import t
 
 DTYPES = [np.float64, np.float32]
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(n=st.integers(1, 4), f_in=st.integers(1, 16), f_out=st.integers(1, 16), bias=st.booleans(),
-       seed=cst.seeds())
-def test_linear_matches_torch(backend_name, dtype, n, f_in, f_out, bias, seed):
-    tol = cst.tolerance(dtype)
-    x = cst.arrays((n, f_in), dtype, seed)
-    w = cst.arrays((f_out, f_in), dtype, seed + 1)
-    b = cst.arrays((f_out,), dtype, seed + 2) if bias else None
-    y, cache = F.linear_forward(backend.asarray(x), backend.asarray(w), None if b is None else backend.asarray(b))
-    dy = cst.arrays((n, f_out), dtype, seed + 3)
-    dx, dw, db = F.linear_backward(backend.asarray(dy), cache)
-    inputs = [t(x), t(w)] + ([t(b)] if bias else [])
-    ty, tg = torch_grads(lambda x_, w_, *b_: torch.nn.functional.linear(x_, w_, b_[0] if b_ else None), inputs, dy)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty, tol.rtol, tol.atol, "y")
-    assert_close(dx, tg[0], tol.rtol, tol.atol, "dx")
-    assert_close(dw, tg[1], tol.rtol, tol.atol, "dw")
-    if bias:
-        assert_close(db, tg[2], tol.rtol, tol.atol, "db")
-    else:
-        assert db is None
-
-
-@st.composite
-def flatten_case(draw):
-    shape = draw(cst.shapes(min_dims=1, max_dims=5, max_side=5))
-    return shape, draw(st.integers(-len(shape), len(shape) - 1))
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(case=flatten_case(), seed=cst.seeds())
-def test_flatten_matches_torch(backend_name, dtype, case, seed):
-    shape, start_dim = case
-    x = cst.arrays(shape, dtype, seed)
-    y, cache = F.flatten_forward(backend.asarray(x), start_dim)
-    dy = cst.arrays(tuple(y.shape), dtype, seed + 1)
-    dx = F.flatten_backward(backend.asarray(dy), cache)
-    ty, (tdx,) = torch_grads(lambda x_: torch.flatten(x_, start_dim), [t(x)], dy)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty, 0, 0, "y")
-    assert_close(dx, tdx, 0, 0, "dx")
 
 
 def test_linear_and_flatten_gradcheck_functional(backend_name):

@@ -1,11 +1,14 @@
-"""max_pool2d, avg_pool2d and adaptive_avg_pool2d against PyTorch, the loop oracles, ties and borders."""
+"""max_pool2d, avg_pool2d and adaptive_avg_pool2d: the loop oracles, constant planes and borders, layers.
+
+The hypothesis comparison of the functional ops with PyTorch (ties included) is their rows in
+tests/op_table.py.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given
-from hypothesis import strategies as st
 
 from minicnn import backend, nn
 from minicnn import functional as F
@@ -30,42 +33,6 @@ def _pool_vs_torch(ours_fwd, ours_bwd, theirs, x, dy_seed, tol):
     assert_close(dx, tdx, tol.rtol, tol.atol, "dx")
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(g=cst.pool_geometry(), default_stride=st.booleans(), seed=cst.seeds())
-def test_max_pool2d_matches_torch(backend_name, dtype, g, default_stride, seed):
-    stride = None if default_stride else g.stride
-    _pool_vs_torch(lambda x: F.max_pool2d_forward(x, g.kernel, stride, g.padding), F.max_pool2d_backward,
-                   lambda x: TF.max_pool2d(x, g.kernel, stride, g.padding),
-                   cst.arrays(g.x_shape, dtype, seed), seed + 1, cst.tolerance(dtype))
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(g=cst.pool_geometry(), default_stride=st.booleans(), seed=cst.seeds())
-def test_avg_pool2d_matches_torch(backend_name, dtype, g, default_stride, seed):
-    stride = None if default_stride else g.stride
-    _pool_vs_torch(lambda x: F.avg_pool2d_forward(x, g.kernel, stride, g.padding), F.avg_pool2d_backward,
-                   lambda x: TF.avg_pool2d(x, g.kernel, stride, g.padding),
-                   cst.arrays(g.x_shape, dtype, seed), seed + 1, cst.tolerance(dtype))
-
-
-@st.composite
-def adaptive_geometry(draw):
-    """Input (n, c, h, w) and an output size: an int or a pair, dividing the input or not, even larger."""
-    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 8))
-    h, w = draw(st.integers(1, 16)), draw(st.integers(1, 16))
-    size = draw(st.one_of(st.integers(1, 6), st.tuples(st.integers(1, 9), st.integers(1, 9))))
-    return (n, c, h, w), size
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@given(geo=adaptive_geometry(), seed=cst.seeds())
-def test_adaptive_avg_pool2d_matches_torch(backend_name, dtype, geo, seed):
-    shape, size = geo
-    _pool_vs_torch(lambda x: F.adaptive_avg_pool2d_forward(x, size), F.adaptive_avg_pool2d_backward,
-                   lambda x: TF.adaptive_avg_pool2d(x, size),
-                   cst.arrays(shape, dtype, seed), seed + 1, cst.tolerance(dtype))
-
-
 @pytest.mark.parametrize("op", ["max", "avg"])
 @given(g=cst.pool_geometry(max_batch=2, max_channels=3, max_size=7), seed=cst.seeds())
 def test_pools_match_loop_oracles(op, g, seed):
@@ -84,15 +51,6 @@ def test_pools_match_loop_oracles(op, g, seed):
         dx = F.avg_pool2d_backward(dy, cache)
     assert_close(y, want_y, 1e-12, 1e-12, "y")
     assert_close(dx, want_dx, 1e-12, 1e-12, "dx")
-
-
-@given(g=cst.pool_geometry(), levels=st.integers(1, 3), seed=cst.seeds())
-def test_max_pool2d_ties_route_like_torch(backend_name, g, levels, seed):
-    """Inputs drawn from a few integer levels are full of ties; the gradient must pick the same pixel."""
-    x = np.random.default_rng(seed).integers(-levels, 1, g.x_shape).astype(np.float64)
-    _pool_vs_torch(lambda x_: F.max_pool2d_forward(x_, g.kernel, g.stride, g.padding), F.max_pool2d_backward,
-                   lambda x_: TF.max_pool2d(x_, g.kernel, g.stride, g.padding),
-                   x, seed + 1, cst.tolerance(np.float64))
 
 
 @pytest.mark.parametrize("fill", [0.0, -1.0, 3.5, -np.inf], ids=["zeros", "negative", "positive", "minus_inf"])

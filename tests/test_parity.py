@@ -1,0 +1,118 @@
+"""Every op of minicnn.functional against PyTorch, from the table in tests/op_table.py.
+
+For each row, backend and dtype, hypothesis draws cases; each is run through our forward and
+backward and through torch's function with the same arguments and the same random upstream
+gradient (never ones). Compared, in this order: the output's shape, dtype and values; then for
+every input with a gradient slot its gradient's presence, shape, dtype and values; then every
+State array after the call. Our inputs and the upstream gradient must come back unchanged.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minicnn import backend
+from minicnn import functional as F
+from minicnn.testing import assert_close
+from op_table import ROWS, Arr, Case, Row, State, map_markers, markers
+
+DTYPE_IDS = {np.dtype(np.float64): "f64", np.dtype(np.float32): "f32"}
+
+
+def _flatten(grads: Any) -> list[Any]:
+    """The backward's result as a flat list: a single array, or tuples/lists of them, nested."""
+    if isinstance(grads, (tuple, list)):
+        return [g for item in grads for g in _flatten(item)]
+    return [grads]
+
+
+def _on_torch(case: Case) -> tuple[tuple, dict, list[torch.Tensor | None]]:
+    """The case's arguments as torch tensors (floating Arr ones require grad), and one tensor (or None)
+    per marker, in order."""
+    tensors: list[torch.Tensor | None] = []
+
+    def to_torch(m: Any) -> torch.Tensor | None:
+        x = None if m.value is None else torch.from_numpy(np.array(m.value, copy=True))
+        if x is not None and isinstance(m, Arr) and x.is_floating_point():
+            x.requires_grad_(True)
+        tensors.append(x)
+        return x
+    return map_markers(case.args, to_torch), map_markers(case.kwargs, to_torch), tensors
+
+
+def _on_backend(case: Case) -> tuple[tuple, dict, list[Any]]:
+    """The case's arguments as arrays of the current backend (copies), and one array (or None) per marker."""
+    arrays: list[Any] = []
+
+    def to_backend(m: Any) -> Any:
+        a = None if m.value is None else backend.asarray(np.array(m.value, copy=True))
+        arrays.append(a)
+        return a
+    return map_markers(case.args, to_backend), map_markers(case.kwargs, to_backend), arrays
+
+
+def check_against_torch(row: Row, case: Case, dtype: Any) -> None:
+    """Run ``case`` (cast to ``dtype``) through row.op and row.torch; compare everything (module docstring)."""
+    case, dtype = case.cast(dtype), np.dtype(dtype)
+    tol = row.tol(dtype)
+    found = markers(case)
+    forward, backward = F.OPS[row.op]
+
+    targs, tkwargs, tensors = _on_torch(case)
+    torch.manual_seed(case.seed)
+    tout = row.torch(*targs, **tkwargs)
+    dout = np.random.default_rng(case.seed + 1).standard_normal(tuple(tout.shape)).astype(dtype)
+    tout.backward(torch.from_numpy(dout.copy()))
+
+    args, kwargs, arrays = _on_backend(case)
+    dout_d = backend.asarray(dout.copy())
+    with row.context(case):
+        out, cache = forward(*args, **kwargs)
+        host = backend.to_numpy(out)
+        assert host.shape == tuple(tout.shape), f"{row.id}: output shape {host.shape} != torch's {tuple(tout.shape)}"
+        assert host.dtype == dtype, f"{row.id}: output is {host.dtype} for {dtype} input"
+        assert_close(host, tout.detach().numpy(), tol.rtol, tol.atol, f"{row.id} output")
+        grads = _flatten(backward(dout_d, cache))
+
+    slots = [i for i, m in enumerate(found) if isinstance(m, Arr)]
+    assert len(grads) == len(slots), (f"{row.id}: backward returned {len(grads)} gradient(s) for "
+                                      f"{len(slots)} array input(s)")
+    for k, (i, g) in enumerate(zip(slots, grads)):
+        m, name = found[i], f"{row.id} gradient {k}"
+        if m.value is None or m.value.dtype.kind != "f":
+            assert g is None, f"{name}: expected None for {'an absent' if m.value is None else 'an integer'} input"
+            continue
+        assert g is not None, f"{name}: got None for a floating input"
+        g = backend.to_numpy(g)
+        assert g.dtype == m.value.dtype, f"{name}: {g.dtype} for a {m.value.dtype} input"
+        want = tensors[i].grad
+        want = np.zeros_like(m.value) if want is None else want.numpy()
+        assert_close(g, want, tol.rtol, tol.atol, name)
+    for i, m in enumerate(found):
+        if isinstance(m, State):
+            got = backend.to_numpy(arrays[i])
+            assert got.dtype == m.value.dtype, f"{row.id} state {i}: {got.dtype}, was {m.value.dtype}"
+            assert_close(got, tensors[i].numpy(), tol.rtol, tol.atol, f"{row.id} state {i} after the call")
+        elif m.value is not None:
+            assert np.array_equal(backend.to_numpy(arrays[i]), m.value), f"{row.id}: input {i} was modified"
+    assert np.array_equal(backend.to_numpy(dout_d), dout), f"{row.id}: the backward modified dout"
+
+
+def test_every_op_has_a_row_and_every_row_an_op():
+    ops, rows = set(F.OPS), {row.op for row in ROWS}
+    assert not ops - rows, f"ops of minicnn.functional.OPS without a row in tests/op_table.py: {sorted(ops - rows)}"
+    assert not rows - ops, f"rows of tests/op_table.py naming no op of minicnn.functional.OPS: {sorted(rows - ops)}"
+    ids = [row.id for row in ROWS]
+    assert len(ids) == len(set(ids)), "two rows share an op and variant"
+
+
+@pytest.mark.parametrize("row, dtype", [pytest.param(row, np.dtype(dtype), id=f"{row.id}-{DTYPE_IDS[np.dtype(dtype)]}")
+                                        for row in ROWS for dtype in row.dtypes])
+@given(data=st.data())
+def test_op_matches_torch(backend_name, row, dtype, data):
+    check_against_torch(row, data.draw(row.case, label=row.id), dtype)
