@@ -37,15 +37,11 @@ pool:        max_pool2d(x, kernel, stride, padding) -> (out, argmax)
              max_pool2d_backward(dout, argmax, x_shape) -> dx
              avg_pool2d(x, kernel, stride, padding) -> out   (padding counted as zeros)
              avg_pool2d_backward(dout, x_shape, kernel, stride, padding) -> dx
-activation:  relu(x) -> y;                relu_backward(dy, y) -> dx
-             leaky_relu(x, slope) -> y;   leaky_relu_backward(dy, x, slope) -> dx
-             elu(x, alpha) -> y;          elu_backward(dy, x, y, alpha) -> dx
+activation:  for every op declared in ``pointwise.py`` (:data:`pointwise.POINTWISE`):
+                 <op>(x, *params) -> y;   <op>_backward(dy, *saved, *params) -> dx
+             saved is x, y or both, as the declaration says; params are Python floats
              prelu(x, weight) -> y;       prelu_backward(dy, x, weight) -> (dx, dweight)
                  weight has shape (C,) (one slope per channel, axis 1) or (1,)
-             sigmoid(x) -> y;             sigmoid_backward(dy, y) -> dx
-             tanh(x) -> y;                tanh_backward(dy, y) -> dx
-             softplus(x, beta, threshold) -> y; softplus_backward(dy, x, beta, threshold) -> dx
-             gelu(x) -> y;                gelu_backward(dy, x) -> dx        (exact, erf form)
 softmax:     softmax(x, axis) -> y;       softmax_backward(dy, y, axis) -> dx
              log_softmax(x, axis) -> y;   log_softmax_backward(dy, y, axis) -> dx
              softmax_cross_entropy(logits, targets, label_smoothing) -> (loss, log_probs)
@@ -57,6 +53,7 @@ norm:        batch_norm_train(x, gamma, beta, eps) -> (y, mean, var, inv_std)
                  over N and L; var is the biased batch variance
              batch_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
 """
+from .pointwise import POINTWISE
 
 CONSTANTS = ("COLUMN_CHUNK_BYTES",)
 """Every backend module also sets these: ``COLUMN_CHUNK_BYTES``, how many bytes of
@@ -66,14 +63,11 @@ cache; a whole batch on the GPU)."""
 PRIMITIVES = (
     "im2col", "col2im",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
-    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-    "elu", "elu_backward", "prelu", "prelu_backward",
-    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
-    "softplus", "softplus_backward", "gelu", "gelu_backward",
+    "prelu", "prelu_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "batch_norm_train", "batch_norm_backward",
-)
+) + tuple(name for op in POINTWISE for name in (op, op + "_backward"))
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int) -> int:

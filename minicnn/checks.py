@@ -49,13 +49,32 @@ def finite_float(value: Any, name: str, where: str) -> float:
     return v
 
 
+FLOAT_DTYPES = ("float32", "float64")
+"""The dtypes every op takes, on every backend (the CPU kernels are compiled for these two)."""
+
+
 def require_float(x: Any, where: Where) -> None:
-    """TypeError unless ``x`` is an array of a floating dtype."""
+    """TypeError unless ``x`` is an array of dtype float32 or float64."""
     dtype = getattr(x, "dtype", None)
     if dtype is None or getattr(x, "ndim", None) is None:
         raise TypeError(f"{label(where)}: expected an array, got {type(x).__name__}")
-    if dtype.kind != "f":
-        raise TypeError(f"{label(where)}: expected a floating-point input (float32 or float64), got dtype {dtype}")
+    if dtype.name not in FLOAT_DTYPES:
+        raise TypeError(f"{label(where)}: supported dtypes are float32 and float64, got {dtype}")
+
+
+def check_dout(dout: Any, out: Any, where: Where) -> None:
+    """Check the upstream gradient of op ``where`` against its forward output ``out`` (an array, or a
+    ``(shape, dtype)`` pair): TypeError unless dout is an array of the same dtype, ValueError naming both
+    shapes unless it has the same shape. Every backward calls this before any kernel sees dout."""
+    shape, dtype = (tuple(out.shape), out.dtype) if hasattr(out, "shape") else (tuple(out[0]), out[1])
+    got = getattr(dout, "dtype", None)
+    if got is None or getattr(dout, "shape", None) is None:
+        raise TypeError(f"{label(where)} backward: dout must be an array, got {type(dout).__name__}")
+    if got != dtype:
+        raise TypeError(f"{label(where)} backward: dout has dtype {got}, the forward output has dtype {dtype}")
+    if tuple(dout.shape) != shape:
+        raise ValueError(f"{label(where)} backward: dout has shape {tuple(dout.shape)}, the forward output has "
+                         f"shape {shape}")
 
 
 def require_ndim(x: Any, ndims: tuple[int, ...], where: Where, layout: str = "") -> None:

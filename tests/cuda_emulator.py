@@ -127,10 +127,10 @@ extern "C" void emu_{name}(long long grid, long long block, {", ".join(plist)}) 
 class ElementwiseKernel:
     """``cupy.ElementwiseKernel``: the C ``operation`` applied elementwise, inputs broadcast."""
 
-    def __init__(self, in_params, out_params, operation, name):
+    def __init__(self, in_params, out_params, operation, name, preamble=""):
         self.ins = [p.split()[1] for p in in_params.split(",")]
         self.outs = [p.split()[1] for p in out_params.split(",")]
-        self.op, self.name, self.cache = operation, name, {}
+        self.op, self.name, self.preamble, self.cache = operation, name, preamble, {}
 
     def __call__(self, *args):
         assert len(args) == len(self.ins)
@@ -149,7 +149,7 @@ class ElementwiseKernel:
                 + [f"T* {n}_p" for n in self.outs]
             loads = " ".join(f"const T {n} = {n}_p[i];" if arr else f"const T {n} = {n}_v;" for n, arr in zip(self.ins, pattern))
             refs = " ".join(f"T& {n} = {n}_p[i];" for n in self.outs)
-            text = (f"#include <cmath>\nusing namespace std;\ntypedef {ct} T;\n"
+            text = (f"#include <cmath>\nusing namespace std;\n#define __device__\n{self.preamble}\ntypedef {ct} T;\n"
                     f'extern "C" void ew({", ".join(params)}) {{ for (long long i = 0; i < n; ++i) {{ {loads} {refs} {self.op}; }} }}\n')
             lib = _compile(text, "ew")
             fn = lib.ew

@@ -248,13 +248,9 @@ _CACHE_PROBE = """
         with nb.min_parallel_work(work):
             nb.im2col(x, 3, 3, (1, 1), (1, 1), (1, 1))
             nb.relu(x)
-    dispatchers = []
+    dispatchers = [d for twin in nb.Twin.instances for d in twin.dispatchers()]
     for module in (nb.conv, nb.activation, nb.pool, nb.softmax, nb.norm):
-        for obj in vars(module).values():
-            if isinstance(obj, nb.Twin):
-                dispatchers += obj.dispatchers()
-            elif isinstance(obj, Dispatcher):
-                dispatchers.append(obj)
+        dispatchers += [obj for obj in vars(module).values() if isinstance(obj, Dispatcher)]
     print(json.dumps({"hits": sum(sum(d.stats.cache_hits.values()) for d in dispatchers),
                       "misses": sum(sum(d.stats.cache_misses.values()) for d in dispatchers)}))
 """

@@ -69,6 +69,8 @@ class Twin:
     """
 
     __slots__ = ("parallel", "serial")
+    instances: list[Twin] = []
+    """Every Twin made so far (e.g. to read the compile statistics of all kernels)."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
@@ -78,6 +80,7 @@ class Twin:
         copy.__doc__ = fn.__doc__
         self.parallel = njit(parallel=True, **_OPTIONS)(fn)
         self.serial = njit(parallel=False, **_OPTIONS)(copy)
+        Twin.instances.append(self)
 
     def __call__(self, work: int, *args: Any) -> Any:
         return (self.parallel if work >= _min_parallel_work else self.serial)(*args)

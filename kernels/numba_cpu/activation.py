@@ -1,144 +1,131 @@
-"""Pointwise activations and their backward as Numba loops over the flat arrays.
+"""Pointwise activations as Numba loops: each declaration of ``kernels/pointwise.py`` compiled for
+scalars and called once per element inside one ``prange`` loop; PReLU by hand.
 
-Each kernel is one ``prange`` loop over element indices (element i writes only
-y[i]), the same formulas as ``numpy_ref.activation`` element by element, with
-the same subgradients at the kinks: relu'(0) = 0, leaky_relu'(0) = slope,
-elu'(0) = alpha, prelu'(0) = weight, softplus is the identity where
-``beta x > threshold`` (strictly).
-
-Piecewise-linear maps (relu, leaky_relu, prelu) compute in the input's dtype,
-their hyper-parameters converted to it first (as NumPy does with a Python
-float); the transcendental ones (elu, sigmoid, tanh, softplus, gelu) evaluate
-exp/log1p/erfc in float64 and round once on the store. NaN propagates as in
-the reference.
+A declaration is plain Python over the vocabulary of ``pointwise.py``; here that vocabulary is
+rebound to scalar functions (``math.exp``, a ``where`` that selects, NaN-propagating
+``maximum``/``minimum``) and the function is compiled with Numba once per dtype, with every
+float literal and module constant turned into that dtype, as NumPy and CUDA treat them (a
+float64 literal would make each float32 element take a round trip through float64, at twice
+the cost). The loop around it is one of three templates (one, two or three input arrays),
+given the compiled function under the global name ``kernel`` and compiled as a :class:`Twin`.
+Parameters arrive as a tuple of the array's dtype. Each loop's name carries a digest of
+``pointwise.py``, so that Numba's on-disk cache (which knows nothing of the functions a
+kernel calls) never serves a kernel compiled from an older declaration.
 """
 from __future__ import annotations
 
+import ast
+import hashlib
+import inspect
 import math
-from typing import Any
+import textwrap
+import types
+from typing import Any, Callable
 
 import numpy as np
 from numba import njit, prange
 
+from .. import pointwise
+from ..pointwise import HELPERS, POINTWISE
 from . import _OPTIONS, Twin
 
-__all__ = [
-    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-    "elu", "elu_backward", "prelu", "prelu_backward",
-    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
-    "softplus", "softplus_backward", "gelu", "gelu_backward",
-]
-
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+__all__ = [name for op in POINTWISE for name in (op, op + "_backward")] + ["prelu", "prelu_backward"]
 
 
-def _unary(kernel: Twin, x: np.ndarray, *scalars: Any) -> np.ndarray:
-    """y = kernel(x, *scalars) elementwise, y with x's shape and dtype."""
-    x = np.ascontiguousarray(x)
-    y = np.empty_like(x)
-    kernel(x.size, x.reshape(-1), *scalars, y.reshape(-1))
-    return y
+@njit(inline="always", **_OPTIONS)
+def _where(condition, a, b):
+    return a if condition else b
 
 
-def _binary(kernel: Twin, a: np.ndarray, b: np.ndarray, *scalars: Any) -> np.ndarray:
-    """out = kernel(a, b, *scalars) elementwise for two arrays of one shape; out has a's dtype."""
-    a = np.ascontiguousarray(a)
-    b = np.ascontiguousarray(b, dtype=a.dtype)
-    if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
-    out = np.empty_like(a)
-    kernel(a.size, a.reshape(-1), b.reshape(-1), *scalars, out.reshape(-1))
-    return out
+@njit(inline="always", **_OPTIONS)
+def _maximum(a, b):
+    return a if (a > b or a != a) else b
 
 
-def _ternary(kernel: Twin, a: np.ndarray, b: np.ndarray, c: np.ndarray, *scalars: Any) -> np.ndarray:
-    """out = kernel(a, b, c, *scalars) elementwise for three arrays of one shape."""
-    a = np.ascontiguousarray(a)
-    b = np.ascontiguousarray(b, dtype=a.dtype)
-    c = np.ascontiguousarray(c, dtype=a.dtype)
-    if not a.shape == b.shape == c.shape:
-        raise ValueError(f"shapes differ: {a.shape}, {b.shape} and {c.shape}")
-    out = np.empty_like(a)
-    kernel(a.size, a.reshape(-1), b.reshape(-1), c.reshape(-1), *scalars, out.reshape(-1))
-    return out
+@njit(inline="always", **_OPTIONS)
+def _minimum(a, b):
+    return a if (a < b or a != a) else b
 
 
-# ---- relu, leaky_relu --------------------------------------------------------------------------
-@Twin
-def _relu(x, y):
-    """y = max(x, 0) (NaN stays NaN)."""
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if (v > 0 or v != v) else 0
+_VOCABULARY = dict(where=_where, maximum=_maximum, minimum=_minimum, abs=abs, exp=math.exp, expm1=math.expm1,
+                   log1p=math.log1p, tanh=math.tanh, erfc=math.erfc)
+_CONSTANTS = {k: v for k, v in vars(pointwise).items() if isinstance(v, float)}
+_namespaces: dict[np.dtype, dict[str, Any]] = {}
 
 
-@Twin
-def _relu_backward(dy, y, dx):
-    """dx = dy where y > 0, else 0."""
-    for i in prange(dy.size):
-        dx[i] = dy[i] if y[i] > 0 else 0
+class _TypedLiterals(ast.NodeTransformer):
+    """Every float literal ``c`` becomes ``T(c)``, T the element type."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        return ast.Call(ast.Name("T", ast.Load()), [node], []) if isinstance(node.value, float) else node
 
 
-@Twin
-def _leaky_relu(x, slope, y):
-    """y = x if x > 0 else slope x."""
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if v > 0 else v * slope
+def _scalar(fn: Callable, namespace: dict[str, Any]) -> Any:
+    """``fn`` compiled for scalars of one dtype: its source with typed literals, run in ``namespace``."""
+    func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    func.decorator_list = []
+    module = ast.fix_missing_locations(ast.Module([_TypedLiterals().visit(func)], []))
+    local: dict[str, Any] = {}
+    exec(compile(module, inspect.getsourcefile(fn), "exec"), namespace, local)
+    return njit(fastmath=False)(local[fn.__name__])
 
 
-@Twin
-def _leaky_relu_backward(dy, x, slope, dx):
-    """dx = dy if x > 0 else slope dy."""
-    for i in prange(dy.size):
-        dx[i] = dy[i] if x[i] > 0 else dy[i] * slope
+def _namespace(dtype: np.dtype) -> dict[str, Any]:
+    """The vocabulary, the constants and the helpers for scalars of ``dtype``."""
+    ns = _namespaces.get(dtype)
+    if ns is None:
+        ns = {**_VOCABULARY, **{k: dtype.type(v) for k, v in _CONSTANTS.items()}, "T": dtype.type}
+        ns.update({name: _scalar(fn, ns) for name, fn in HELPERS.items()})
+        _namespaces[dtype] = ns
+    return ns
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    """y = max(x, 0)."""
-    return _unary(_relu, x)
+def _map1(a, params, out):
+    for i in prange(out.size):
+        out[i] = kernel(a[i], *params)  # noqa: F821 (each compiled copy has its own kernel)
 
 
-def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dx = dy where y > 0, else 0 (relu'(0) = 0)."""
-    return _binary(_relu_backward, dy, y)
+def _map2(a, b, params, out):
+    for i in prange(out.size):
+        out[i] = kernel(a[i], b[i], *params)  # noqa: F821
 
 
-def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
-    """y = x if x > 0 else slope * x."""
-    return _unary(_leaky_relu, x, np.asarray(x).dtype.type(slope))
+def _map3(a, b, c, params, out):
+    for i in prange(out.size):
+        out[i] = kernel(a[i], b[i], c[i], *params)  # noqa: F821
 
 
-def leaky_relu_backward(dy: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
-    """dx = dy if x > 0 else slope * dy (the derivative at 0 is slope)."""
-    return _binary(_leaky_relu_backward, dy, x, np.asarray(dy).dtype.type(slope))
+_MAPS = {1: _map1, 2: _map2, 3: _map3}
+_DIGEST = hashlib.sha1(inspect.getsource(pointwise).encode()).hexdigest()[:10]
 
 
-# ---- elu -----------------------------------------------------------------------------------------
-@Twin
-def _elu(x, alpha, y):
-    """y = x if x > 0 else alpha expm1(x)."""
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if v > 0 else alpha * math.expm1(float(v))
+def _primitive(fn: Callable, arrays: int) -> Callable:
+    """The primitive ``f(*arrays, *params)``: ``fn`` (a declaration) mapped over ``arrays`` same-shape arrays."""
+    loops: dict[np.dtype, Twin] = {}
+
+    def loop(dtype: np.dtype) -> Twin:
+        if dtype not in loops:
+            name = f"{fn.__name__}_{dtype.name}_{_DIGEST}"
+            template = types.FunctionType(_MAPS[arrays].__code__, {"kernel": _scalar(fn, _namespace(dtype)),
+                                                                  "prange": prange, "__name__": __name__}, name)
+            template.__qualname__ = name
+            loops[dtype] = Twin(template)
+        return loops[dtype]
+
+    def call(*args: Any) -> np.ndarray:
+        first = np.ascontiguousarray(args[0])
+        flat = [first.reshape(-1)] + [np.ascontiguousarray(a, dtype=first.dtype).reshape(-1) for a in args[1:arrays]]
+        out = np.empty_like(first)
+        params = tuple(first.dtype.type(p) for p in args[arrays:])
+        loop(first.dtype)(first.size, *flat, params, out.reshape(-1))
+        return out
+    call.__name__, call.__doc__ = fn.__name__, fn.__doc__
+    return call
 
 
-@Twin
-def _elu_backward(dy, x, y, alpha, dx):
-    """dx = dy if x > 0 else dy (y + alpha)."""
-    for i in prange(dy.size):
-        dx[i] = dy[i] if x[i] > 0 else dy[i] * (y[i] + alpha)
-
-
-def elu(x: np.ndarray, alpha: float) -> np.ndarray:
-    """y = x if x > 0 else alpha (exp(x) - 1)."""
-    return _unary(_elu, x, float(alpha))
-
-
-def elu_backward(dy: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    """dx = dy if x > 0 else dy * alpha exp(x) = dy * (y + alpha) (elu'(0) = alpha)."""
-    return _ternary(_elu_backward, dy, x, y, np.asarray(dy).dtype.type(alpha))
+for _op in POINTWISE.values():
+    globals()[_op.name] = _primitive(_op.forward, 1)
+    globals()[_op.name + "_backward"] = _primitive(_op.backward, 1 + len(_op.saves))
 
 
 # ---- prelu ---------------------------------------------------------------------------------------
@@ -208,131 +195,3 @@ def prelu_backward(dy: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple[n
     partial = np.empty(x3.shape[:2], dtype=np.float64)
     _prelu_backward(x.size, _as_ncl(dy, w), x3, w, _as_ncl(dx, w), partial)
     return dx, partial.sum(axis=0).astype(x.dtype).reshape(np.shape(weight))
-
-
-# ---- sigmoid, tanh -------------------------------------------------------------------------------
-@njit(inline="always", **_OPTIONS)
-def _logistic(u):
-    """1 / (1 + exp(-u)) for u >= 0, exp(u) / (1 + exp(u)) below (no overflow), u a float64."""
-    if u >= 0:
-        return 1.0 / (1.0 + math.exp(-u))
-    z = math.exp(u)
-    return z / (1.0 + z)
-
-
-@Twin
-def _sigmoid(x, y):
-    """y = 1 / (1 + exp(-x)), evaluated in float64 by ``_logistic``."""
-    for i in prange(x.size):
-        y[i] = _logistic(float(x[i]))
-
-
-@Twin
-def _sigmoid_backward(dy, y, dx):
-    """dx = dy y (1 - y)."""
-    for i in prange(dy.size):
-        dx[i] = dy[i] * y[i] * (1 - y[i])
-
-
-@Twin
-def _tanh(x, y):
-    """y = tanh(x)."""
-    for i in prange(x.size):
-        y[i] = math.tanh(float(x[i]))
-
-
-@Twin
-def _tanh_backward(dy, y, dx):
-    """dx = dy (1 - y^2)."""
-    for i in prange(dy.size):
-        dx[i] = dy[i] * (1 - y[i] * y[i])
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """y = 1 / (1 + exp(-x)), evaluated without overflow."""
-    return _unary(_sigmoid, x)
-
-
-def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dx = dy * y (1 - y), since sigma' = sigma (1 - sigma)."""
-    return _binary(_sigmoid_backward, dy, y)
-
-
-def tanh(x: np.ndarray) -> np.ndarray:
-    """y = tanh(x)."""
-    return _unary(_tanh, x)
-
-
-def tanh_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dx = dy * (1 - y^2), since tanh' = 1 - tanh^2."""
-    return _binary(_tanh_backward, dy, y)
-
-
-# ---- softplus ------------------------------------------------------------------------------------
-@Twin
-def _softplus(x, beta, threshold, y):
-    """t = beta x (in x's dtype); y = x where t > threshold, else (max(t, 0) + log1p(exp(-|t|))) / beta."""
-    for i in prange(x.size):
-        t = x[i] * beta
-        if t > threshold:
-            y[i] = x[i]
-        else:
-            u = float(t)
-            y[i] = (max(u, 0.0) + math.log1p(math.exp(-abs(u)))) / float(beta)
-
-
-@Twin
-def _softplus_backward(dy, x, beta, threshold, dx):
-    """dx = dy where beta x > threshold, else dy sigmoid(beta x)."""
-    for i in prange(dy.size):
-        t = x[i] * beta
-        if t > threshold:
-            dx[i] = dy[i]
-        else:
-            dx[i] = dy[i] * _logistic(float(t))
-
-
-def softplus(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
-    """y = x where beta x > threshold, else log(1 + exp(beta x)) / beta."""
-    dt = np.asarray(x).dtype.type
-    return _unary(_softplus, x, dt(beta), dt(threshold))
-
-
-def softplus_backward(dy: np.ndarray, x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
-    """dx = dy where beta x > threshold, else dy * sigmoid(beta x)."""
-    dt = np.asarray(dy).dtype.type
-    return _binary(_softplus_backward, dy, x, dt(beta), dt(threshold))
-
-
-# ---- gelu ----------------------------------------------------------------------------------------
-@njit(inline="always", **_OPTIONS)
-def _normal_cdf(v):
-    """Phi(v) = erfc(-v / sqrt 2) / 2 for a float64 v (exact in the left tail)."""
-    return 0.5 * math.erfc(-v * _INV_SQRT_2)
-
-
-@Twin
-def _gelu(x, y):
-    """y = x Phi(x)."""
-    for i in prange(x.size):
-        v = float(x[i])
-        y[i] = v * _normal_cdf(v)
-
-
-@Twin
-def _gelu_backward(dy, x, dx):
-    """dx = dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi); x clipped to +-40 in x phi(x)."""
-    for i in prange(dy.size):
-        v = float(x[i])
-        c = min(max(v, -40.0), 40.0)
-        dx[i] = dy[i] * (_normal_cdf(v) + c * _INV_SQRT_2PI * math.exp(-0.5 * c * c))
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact (erf) form."""
-    return _unary(_gelu, x)
-
-
-def gelu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """dx = dy * (Phi(x) + x phi(x)) (product rule)."""
-    return _binary(_gelu_backward, dy, x)

@@ -1,157 +1,157 @@
-"""Activation layers: thin wrappers over ``minicnn.functional.activation`` and ``.softmax``.
+"""Activation layers: thin wrappers over ``minicnn.functional``'s pointwise, softmax and PReLU pairs.
 
-Each accepts a floating array of any shape (Softmax/LogSoftmax: one with the
-axis ``dim``; PReLU with several slopes: one whose axis 1 has that many
-channels), keeps the functional op's cache in forward and hands it to the
-backward. PReLU is the only one with a parameter, ``weight``.
+The pointwise layers name their op (declared once in ``minicnn/kernels/pointwise.py``) and keep
+its hyper-parameters, checked when the layer is built; the functional op checks the input.
+PReLU is the only one with a parameter, ``weight``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from .. import backend
-from ..functional import activation as Fa
-from ..functional import softmax as Fs
-from ..checks import finite_float, int_dim, is_positive_int, normalize_dim
+from .. import functional as F
+from ..checks import finite_float, int_dim, is_positive_int
+from ..kernels.pointwise import POINTWISE
 from .module import Module, Parameter
 
-__all__ = ["ReLU", "LeakyReLU", "ELU", "PReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "Softmax", "LogSoftmax"]
+__all__ = ["ReLU", "LeakyReLU", "ReLU6", "Hardsigmoid", "Hardswish", "ELU", "Sigmoid", "Tanh", "SiLU", "Softplus",
+           "GELU", "PReLU", "Softmax", "LogSoftmax"]
 
 
 class _Pointwise(Module):
-    """Shared body of the parameter-free activations: check, run ``_fwd`` with ``_kwargs()``, keep the cache."""
+    """The layer of pointwise op ``op``: keyword arguments are its parameters (PyTorch's names), kept
+    as attributes of the same names."""
 
-    _fwd: Callable[..., tuple[Any, Any]]
-    _bwd: Callable[[Any, Any], Any]
+    op: str
 
-    def _kwargs(self) -> dict[str, Any]:
-        return {}
+    def __init__(self, **params: float) -> None:
+        super().__init__()
+        values = F.pointwise_params(self.op, **params)
+        for name, value in zip(POINTWISE[self.op].params, values):
+            setattr(self, name, value)
 
-    def _check(self, x: Any) -> None:
-        self._check_input(x)
+    def _params(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in POINTWISE[self.op].params}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self._params().items())
 
     def forward(self, x: Any) -> Any:
-        self._check(x)
-        y, cache = self._fwd(x, **self._kwargs())
+        forward, _ = F.OPS[self.op]
+        y, cache = forward(x, **self._params())
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return self._bwd(dy, self._take())
+        return F.OPS[self.op][1](dy, self._take())
 
 
 class ReLU(_Pointwise):
     """max(x, 0); relu'(0) = 0."""
 
-    _fwd = staticmethod(Fa.relu_forward)
-    _bwd = staticmethod(Fa.relu_backward)
+    op = "relu"
 
 
 class LeakyReLU(_Pointwise):
     """x for x > 0, negative_slope * x otherwise; the slope at 0 is negative_slope."""
 
-    _fwd = staticmethod(Fa.leaky_relu_forward)
-    _bwd = staticmethod(Fa.leaky_relu_backward)
+    op = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = finite_float(negative_slope, "negative_slope", "LeakyReLU")
+        super().__init__(negative_slope=negative_slope)
 
-    def _kwargs(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+class ReLU6(_Pointwise):
+    """min(max(x, 0), 6); the slope at 0 and at 6 is 0."""
+
+    op = "relu6"
+
+
+class Hardsigmoid(_Pointwise):
+    """relu6(x + 3) / 6; the slope at -3 and at 3 is 0."""
+
+    op = "hardsigmoid"
+
+
+class Hardswish(_Pointwise):
+    """x relu6(x + 3) / 6; the slope is x / 3 + 1/2 on [-3, 3]."""
+
+    op = "hardswish"
 
 
 class ELU(_Pointwise):
     """x for x > 0, alpha (exp(x) - 1) otherwise; the slope at 0 is alpha."""
 
-    _fwd = staticmethod(Fa.elu_forward)
-    _bwd = staticmethod(Fa.elu_backward)
+    op = "elu"
 
     def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
-        self.alpha = finite_float(alpha, "alpha", "ELU")
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        super().__init__(alpha=alpha)
 
 
 class Sigmoid(_Pointwise):
     """1 / (1 + exp(-x))."""
 
-    _fwd = staticmethod(Fa.sigmoid_forward)
-    _bwd = staticmethod(Fa.sigmoid_backward)
+    op = "sigmoid"
 
 
 class Tanh(_Pointwise):
     """tanh(x)."""
 
-    _fwd = staticmethod(Fa.tanh_forward)
-    _bwd = staticmethod(Fa.tanh_backward)
+    op = "tanh"
+
+
+class SiLU(_Pointwise):
+    """x sigmoid(x) (swish)."""
+
+    op = "silu"
 
 
 class Softplus(_Pointwise):
     """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
 
-    _fwd = staticmethod(Fa.softplus_forward)
-    _bwd = staticmethod(Fa.softplus_backward)
+    op = "softplus"
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        super().__init__()
-        self.beta = finite_float(beta, "beta", "Softplus")
-        if self.beta == 0.0:
-            raise ValueError("Softplus: beta must be non-zero")
-        self.threshold = finite_float(threshold, "threshold", "Softplus")
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {"beta": self.beta, "threshold": self.threshold}
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
+        super().__init__(beta=beta, threshold=threshold)
 
 
 class GELU(_Pointwise):
     """x Phi(x), the exact (erf) form."""
 
-    _fwd = staticmethod(Fa.gelu_forward)
-    _bwd = staticmethod(Fa.gelu_backward)
+    op = "gelu"
 
 
-class _AlongDim(_Pointwise):
-    """softmax-like layers: the input must have the axis ``dim``."""
+class _AlongDim(Module):
+    """softmax-like layers: op ``op`` along axis ``dim``."""
+
+    op: str
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
         self.dim = int_dim(dim, type(self).__name__)
 
-    def _check(self, x: Any) -> None:
-        self._check_input(x)
-        normalize_dim(self.dim, x.ndim, lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {"dim": self.dim}
-
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+    def forward(self, x: Any) -> Any:
+        y, cache = F.OPS[self.op][0](x, self.dim)
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        return F.OPS[self.op][1](dy, self._take())
 
 
 class Softmax(_AlongDim):
     """exp(x) / sum(exp(x)) along ``dim`` (stable: the max is subtracted first)."""
 
-    _fwd = staticmethod(Fs.softmax_forward)
-    _bwd = staticmethod(Fs.softmax_backward)
+    op = "softmax"
 
 
 class LogSoftmax(_AlongDim):
     """log softmax along ``dim``, by log-sum-exp (never log of an underflowed softmax)."""
 
-    _fwd = staticmethod(Fs.log_softmax_forward)
-    _bwd = staticmethod(Fs.log_softmax_backward)
+    op = "log_softmax"
 
 
 class PReLU(Module):
@@ -173,15 +173,11 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x)
-        c = self.num_parameters
-        if c > 1 and (x.ndim < 2 or x.shape[1] != c):
-            raise ValueError(f"{self._name()}: expected {c} channels (axis 1), got input of shape {tuple(x.shape)}")
-        y, cache = Fa.prelu_forward(x, self.weight.data)
+        y, cache = F.prelu_forward(x, self.weight.data)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dweight = Fa.prelu_backward(dy, self._take())
+        dx, dweight = F.prelu_backward(dy, self._take())
         self._accumulate(self.weight, dweight)
         return dx
