@@ -84,7 +84,7 @@ def test_seed_makes_weights_reproducible():
 def test_errors():
     with pytest.raises(ValueError, match="unknown model 'vgg'; choose one of compact_cnn"):
         build_model("vgg", (1, 28, 28), 10)
-    with pytest.raises(ValueError, match=r"input shape \(1, 6, 6\) is too small .* Conv2d\(6, 16"):
+    with pytest.raises(ValueError, match=r"input shape \(1, 6, 6\) is too small"):
         build_model("lenet5", (1, 6, 6), 10)
     with pytest.raises(ValueError, match="input_shape must be"):
         build_model("lenet5", (28, 28), 10)

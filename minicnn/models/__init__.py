@@ -1,36 +1,72 @@
 """minicnn.models: the model zoo and ``build_model(name, input_shape, num_classes)``.
 
     from minicnn.models import build_model
-    model = build_model("compact_cnn", (1, 28, 28), 10)
+    model = build_model("resnet18", (3, 32, 32), 10)
 
-Every model is a ``minicnn.nn.Sequential`` whose first Linear's ``in_features`` is
-inferred from ``input_shape``; the same stack written with ``torch.nn`` has the same
-``state_dict`` keys.
+Layout: ``zoo.py`` holds the small CNNs (Sequential stacks); each larger family has its own
+module (``resnet``, ``classic`` for AlexNet/VGG/NiN, ``darknet``, ``mobilenet``, ``separable`` for Xception)
+built from :mod:`.blocks` (a :class:`~.blocks.Chain` network, a :class:`~.blocks.ResidualBlock`,
+conv-bn-activation). Every model's ``state_dict`` keys are those of the same structure written
+with ``torch.nn`` (torchvision's names where torchvision has the model). Inputs with a side
+below 64 pixels get each family's small-input form (see :func:`.blocks.is_small` and each
+builder's docstring).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from ..nn import Linear, Module, Sequential
+from .blocks import Chain, is_small
+from .classic import alexnet, nin, vgg11, vgg11_bn
+from .darknet import darknet53
+from .mobilenet import mobilenet_v1
+from .resnet import resnet18, resnet50, resnext50_32x4d
+from .separable import xception
 from .zoo import (basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, probing, resnet_small, seed_net,
                   simple_cnn)
 
-__all__ = ["MODELS", "build_model", "last_linear", "count_parameters", "feature_shape", "probing", "basic_block",
-           "compact_cnn", "simple_cnn", "custom_cnn", "seed_net", "lenet5", "resnet_small"]
+__all__ = ["MODELS", "SMALL_FORMS", "HEAD_NAMES", "build_model", "last_linear", "classifier_head", "head_is_last",
+           "count_parameters", "feature_shape", "probing", "is_small", "basic_block", "compact_cnn", "simple_cnn",
+           "custom_cnn", "seed_net", "lenet5", "resnet_small"]
 
-MODELS: dict[str, Callable[[tuple[int, int, int], int], Sequential]] = {
+Builder = Callable[[tuple[int, int, int], int], Module]
+
+MODELS: dict[str, Builder] = {
+    # small CNNs (zoo.py)
     "compact_cnn": compact_cnn,
     "simple_cnn": simple_cnn,
     "custom_cnn": custom_cnn,
     "seed_net": seed_net,
     "lenet5": lenet5,
     "resnet_small": resnet_small,
+    # the seed model zoo's architectures
+    "alexnet": alexnet,
+    "vgg11": vgg11,
+    "vgg11_bn": vgg11_bn,
+    "nin": nin,
+    "resnet18": resnet18,
+    "resnet50": resnet50,
+    "resnext50_32x4d": resnext50_32x4d,
+    "darknet53": darknet53,
+    "mobilenet_v1": mobilenet_v1,
+    "xception": xception,
 }
 
+#: the models with a small-input form for inputs with a side below 64 pixels (the zoo's larger networks)
+SMALL_FORMS = ("alexnet", "vgg11", "vgg11_bn", "nin", "resnet18", "resnet50", "resnext50_32x4d", "darknet53",
+               "mobilenet_v1", "xception")
 
-def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> Sequential:
+#: attribute names of a classifier head, in the order they are looked for
+HEAD_NAMES = ("fc", "classifier", "head")
+
+
+def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> Module:
     """The zoo model ``name`` for inputs ``(C, H, W)`` and ``num_classes`` outputs, freshly initialised
-    from ``minicnn.random`` (call ``minicnn.manual_seed`` first for reproducible weights)."""
+    from ``minicnn.random`` (call ``minicnn.manual_seed`` first for reproducible weights).
+
+    Raises ValueError for an unknown name, a bad shape, or an input the model cannot take
+    (checked with one zero image, in eval mode, leaving no trace).
+    """
     builder = MODELS.get(name)
     if builder is None:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -39,7 +75,10 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> Sequ
         raise ValueError(f"input_shape must be (C, H, W) with positive sizes, got {tuple(input_shape)}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    return builder(shape, num_classes)  # type: ignore[arg-type]
+    model = builder(shape, num_classes)  # type: ignore[arg-type]
+    if not isinstance(model, Sequential):        # the Sequential stacks checked the shape while being built
+        feature_shape(model, shape)
+    return model
 
 
 def last_linear(model: Module) -> Linear:
@@ -48,6 +87,38 @@ def last_linear(model: Module) -> Linear:
     if not linears:
         raise ValueError(f"{type(model).__name__} has no Linear layer")
     return linears[-1]
+
+
+def classifier_head(model: Module) -> tuple[str, Linear] | None:
+    """``(name, layer)`` of the Linear that ``--freeze-features`` trains and replaces, or None.
+
+    The head is the last Linear inside the model's ``fc``, ``classifier`` or ``head`` child
+    (the first of these names it has, as torchvision's ResNet ``fc`` and VGG ``classifier.6``);
+    a model without such a child (the Sequential zoo stacks) uses its last Linear. A model
+    without a Linear (NiN, whose classifier is a convolution) has none.
+    """
+    for attr in HEAD_NAMES:
+        child = model._modules.get(attr)
+        if child is not None:
+            found = [(f"{attr}.{n}" if n else attr, m) for n, m in child.named_modules() if isinstance(m, Linear)]
+            if found:
+                return found[-1]
+    found = [(n, m) for n, m in model.named_modules() if isinstance(m, Linear)]
+    return found[-1] if found else None
+
+
+def head_is_last(model: Module, head: Module) -> bool:
+    """True when ``head`` is the last layer ``model``'s forward runs, so that with frozen features a
+    backward through ``head`` alone gives every gradient the optimiser needs."""
+    m = model
+    while m is not head:
+        if isinstance(m, Sequential) and len(m):
+            m = m[-1]
+        elif isinstance(m, Chain) and m.steps():
+            m = m.steps()[-1]
+        else:
+            return False
+    return True
 
 
 def count_parameters(module: Module) -> int:
