@@ -116,3 +116,62 @@ def test_every_op_has_a_row_and_every_row_an_op():
 @given(data=st.data())
 def test_op_matches_torch(backend_name, row, dtype, data):
     check_against_torch(row, data.draw(row.case, label=row.id), dtype)
+
+
+# ---- the runner itself: it passes a right op with a list input and catches wrong ones ---------------
+
+def _cat_forward(xs: list[Any], dim: int = 1) -> tuple[Any, Any]:
+    return np.concatenate(xs, dim), (dim, [x.shape[dim] for x in xs])
+
+
+def _cat_backward(dout: Any, cache: Any) -> tuple[Any, ...]:
+    dim, sizes = cache
+    return tuple(np.split(dout, np.cumsum(sizes)[:-1], dim))
+
+
+def _relu(forward_dtype: Any = None, backward: Any = None) -> tuple[Any, Any]:
+    """A NumPy relu pair with one fault: its output cast to ``forward_dtype``, or another backward."""
+    def forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.maximum(x, 0).astype(forward_dtype or x.dtype), x
+    return forward, backward or (lambda dout, x: dout * (x > 0))
+
+
+def _in_place_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    dout *= x > 0
+    return dout
+
+
+FAULTS = {                      # our pair (None: the real relu), torch's function, the expected complaint
+    "wrong function": (None, torch.sigmoid, "relu output"),
+    "wrong gradient": (None, lambda x: torch.relu(x).detach() + 0 * x, "relu gradient 0"),
+    "output upcast": (_relu(np.float64), torch.relu, "float64 for float32"),
+    "gradient missing": (_relu(backward=lambda dout, x: None), torch.relu, "got None"),
+    "gradient downcast": (_relu(backward=lambda dout, x: (dout * (x > 0)).astype(np.float16)), torch.relu,
+                          "float16 for a float32 input"),
+    "dout modified": (_relu(backward=_in_place_backward), torch.relu, "modified dout"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_runner_catches_faults(monkeypatch, fault):
+    pair, torch_fn, message = FAULTS[fault]
+    if pair is not None:
+        monkeypatch.setitem(F.OPS, "relu", pair)
+    case = Case((Arr(np.linspace(-2.0, 2.0, 12).reshape(3, 4) + 0.1),))
+    with pytest.raises(AssertionError, match=message):
+        check_against_torch(Row("relu", torch_fn, st.nothing()), case, np.float32)
+
+
+CAT = Row("cat", lambda xs, dim: torch.cat(xs, dim), st.nothing())
+
+
+def test_runner_takes_lists_of_inputs_and_absent_ones(monkeypatch):
+    monkeypatch.setitem(F.OPS, "cat", (_cat_forward, _cat_backward))
+    xs = [np.arange(6.0).reshape(2, 3) / 7, np.ones((2, 1)) / 3, np.linspace(0, 1, 4).reshape(2, 2)]
+    cat = Case(([Arr(x) for x in xs], 1))
+    check_against_torch(CAT, cat, np.float64)
+    monkeypatch.setitem(F.OPS, "cat", (_cat_forward, lambda dout, cache: _cat_backward(dout, cache)[:2]))
+    with pytest.raises(AssertionError, match="2 gradient"):
+        check_against_torch(CAT, cat, np.float64)
+    no_bias = Case((Arr(xs[0]), Arr(np.ones((4, 3))), Arr(None)))
+    check_against_torch(Row("linear", torch.nn.functional.linear, st.nothing()), no_bias, np.float32)
