@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any, Callable
 
@@ -19,6 +22,20 @@ def median_seconds(fn: Callable[[], Any], repeats: int, inner: int = 1) -> float
             fn()
         times.append((time.perf_counter() - start) / inner)
     return statistics.median(times)
+
+
+def run_json(module: str, args: list[str]) -> Any:
+    """Run ``python -m module *args`` in a fresh process with the user's environment; parse its last output line.
+
+    The environment is :data:`benchmarks.USER_ENV`, as the benchmarks found it
+    before setting anything, so the process runs as a user's script would.
+    """
+    from . import USER_ENV
+
+    out = subprocess.run([sys.executable, "-m", module, *args], env=USER_ENV, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"python -m {module} {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _status_kib(field: str) -> int:
@@ -54,13 +71,13 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def machine_line(threads: int) -> str:
-    """One line naming the CPU, the cores, the thread count and the library versions."""
+def machine_line() -> str:
+    """One line naming the CPU, its cores and the library versions."""
     import numpy
     import torch
 
-    parts = [f"{cpu_model()}, {os.cpu_count()} cores, {threads} threads",
-             f"Python {platform.python_version()}", f"NumPy {numpy.__version__}", f"torch {torch.__version__}"]
+    parts = [f"{cpu_model()}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
+             f"NumPy {numpy.__version__}", f"torch {torch.__version__}"]
     try:
         import numba
 
@@ -70,8 +87,34 @@ def machine_line(threads: int) -> str:
     return "; ".join(parts)
 
 
+def thread_line(engine: str) -> str:
+    """The threads an engine runs with in this process: torch's, or Numba's and BLAS's for minicnn."""
+    if engine == "torch":
+        import torch
+
+        return f"{torch.get_num_threads()} threads"
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info()
+                     if i["user_api"] == "blas")
+    if engine != "numba":
+        return blas
+    import numba
+
+    return f"Numba {numba.threading_layer()} layer {numba.get_num_threads()} threads, {blas}"
+
+
+THREAD_ENV_PREFIXES = ("OMP_", "GOMP_", "KMP_", "OPENBLAS_", "GOTO_", "MKL_", "NUMBA_", "TORCH_")
+
+
+def thread_env() -> str:
+    """The environment variables of this process that steer threads (none, as a user's shell has them)."""
+    found = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(THREAD_ENV_PREFIXES))
+    return ", ".join(found) or "none"
+
+
 def set_threads(threads: int) -> None:
-    """Give torch and numba the same number of threads.
+    """Give torch and numba the same number of threads (the same-process benchmarks).
 
     minicnn's Numba kernels are imported first: they choose Numba's threading
     layer, which must happen before anything (``numba.set_num_threads``

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -30,10 +30,10 @@ class OpCase:
     """torch: given the input leaf, (the forward, the other leaves whose gradients backward computes)."""
 
 
-def _conv(c_in: int, c_out: int, hw: int) -> OpCase:
+def _conv(c_in: int, c_out: int, hw: int, batch: int) -> OpCase:
     from minicnn import functional as F
 
-    shape = (128, c_in, hw, hw)
+    shape = (batch, c_in, hw, hw)
     rng = np.random.default_rng(0)
     w = rng.standard_normal((c_out, c_in, 3, 3)).astype(np.float32) * 0.1
     b = np.zeros(c_out, np.float32)
@@ -46,8 +46,8 @@ def _conv(c_in: int, c_out: int, hw: int) -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.conv2d_forward(x, wd, bd, 1, 1)
 
-        def bwd(dout: Any) -> None:
-            F.conv2d_backward(dout, state["cache"])
+        def bwd(dout: Any) -> Any:
+            return F.conv2d_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
@@ -70,8 +70,8 @@ def _unary(name: str, shape: tuple[int, ...], fwd_name: str, torch_fn: Callable[
         def fwd() -> None:
             state["y"], state["cache"] = forward(x, **kwargs)
 
-        def bwd(dout: Any) -> None:
-            backward(dout, state["cache"])
+        def bwd(dout: Any) -> Any:
+            return backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
@@ -79,27 +79,30 @@ def _unary(name: str, shape: tuple[int, ...], fwd_name: str, torch_fn: Callable[
     return OpCase(name, shape, mini, ref)
 
 
-def _cases() -> list[OpCase]:
+def cases(batch: int = 128) -> list[OpCase]:
+    """Every op case, at batch ``batch``."""
     import torch
     tf = torch.nn.functional
     return [
-        _conv(1, 32, 28), _conv(32, 32, 28), _conv(32, 64, 14), _conv(64, 64, 14), _conv(128, 128, 8),
-        _unary("max_pool2d 2x2", (128, 32, 28, 28), "max_pool2d", lambda t: tf.max_pool2d(t, 2), kernel_size=2),
-        _unary("avg_pool2d 2x2", (128, 32, 28, 28), "avg_pool2d", lambda t: tf.avg_pool2d(t, 2), kernel_size=2),
-        _unary("relu", (128, 32, 28, 28), "relu", tf.relu),
-        _unary("gelu", (128, 32, 28, 28), "gelu", tf.gelu),
-        _unary("sigmoid", (128, 32, 28, 28), "sigmoid", torch.sigmoid),
-        _unary("log_softmax", (128, 1000), "log_softmax", lambda t: tf.log_softmax(t, 1)),
+        *(_conv(c_in, c_out, hw, batch) for c_in, c_out, hw in ((1, 32, 28), (32, 32, 28), (32, 64, 14),
+                                                                (64, 64, 14), (128, 128, 8))),
+        _unary("max_pool2d 2x2", (batch, 32, 28, 28), "max_pool2d", lambda t: tf.max_pool2d(t, 2), kernel_size=2),
+        _unary("avg_pool2d 2x2", (batch, 32, 28, 28), "avg_pool2d", lambda t: tf.avg_pool2d(t, 2), kernel_size=2),
+        _unary("relu", (batch, 32, 28, 28), "relu", tf.relu),
+        _unary("gelu", (batch, 32, 28, 28), "gelu", tf.gelu),
+        _unary("sigmoid", (batch, 32, 28, 28), "sigmoid", torch.sigmoid),
+        _unary("log_softmax", (batch, 1000), "log_softmax", lambda t: tf.log_softmax(t, 1)),
+        _batch_norm_case(batch), _cross_entropy_case(batch),
     ]
 
 
-def _batch_norm_case() -> OpCase:
+def _batch_norm_case(batch: int) -> OpCase:
     import torch
     from minicnn import functional as F
     from minicnn.backend import asarray
 
     c = 64
-    shape = (128, c, 14, 14)
+    shape = (batch, c, 14, 14)
 
     def mini(x: Any) -> Any:
         g, b = asarray(np.ones(c, np.float32)), asarray(np.zeros(c, np.float32))
@@ -109,8 +112,8 @@ def _batch_norm_case() -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.batch_norm_forward(x, g, b, rm, rv, True)
 
-        def bwd(dout: Any) -> None:
-            F.batch_norm_backward(dout, state["cache"])
+        def bwd(dout: Any) -> Any:
+            return F.batch_norm_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
@@ -120,12 +123,12 @@ def _batch_norm_case() -> OpCase:
     return OpCase("batch_norm 64ch 14x14", shape, mini, ref)
 
 
-def _cross_entropy_case() -> OpCase:
+def _cross_entropy_case(batch: int) -> OpCase:
     import torch
     from minicnn import functional as F
     from minicnn.backend import asarray
 
-    targets = np.random.default_rng(1).integers(0, 1000, 128)
+    targets = np.random.default_rng(1).integers(0, 1000, batch)
 
     def mini(x: Any) -> Any:
         t = asarray(targets)
@@ -134,41 +137,58 @@ def _cross_entropy_case() -> OpCase:
         def fwd() -> None:
             state["y"], state["cache"] = F.cross_entropy_forward(x, t)
 
-        def bwd(dout: Any) -> None:
-            F.cross_entropy_backward(dout, state["cache"])
+        def bwd(dout: Any) -> Any:
+            return F.cross_entropy_backward(dout, state["cache"])
         return fwd, bwd
 
     def ref(tx: Any) -> Any:
         tt = torch.from_numpy(targets)
         return (lambda: torch.nn.functional.cross_entropy(tx, tt)), []
-    return OpCase("cross_entropy 1000 classes", (128, 1000), mini, ref)
+    return OpCase("cross_entropy 1000 classes", (batch, 1000), mini, ref)
+
+
+class Prepared(NamedTuple):
+    """One case ready to run on both engines, from the same input and the same upstream gradient."""
+
+    fwd: Callable[[], Any]
+    bwd: Callable[[], Any]
+    """minicnn's backward of its last forward: the gradients of every input."""
+    torch_fwd: Callable[[], Any]
+    torch_fwd_bwd: Callable[[], Any]
+    """torch's forward and ``torch.autograd.grad`` of every input (no ``.grad`` accumulates)."""
+
+
+def prepare(case: OpCase, seed: int = 0) -> Prepared:
+    """Random input and random upstream gradient (1 for a scalar loss), shared by minicnn (current backend) and torch."""
+    import torch
+
+    from minicnn.backend import asarray
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(case.shape).astype(np.float32)
+    fwd, bwd = case.mini(asarray(x))
+    tx = torch.from_numpy(x).requires_grad_()
+    tfwd, params = case.ref(tx)
+    shape = tuple(tfwd().shape)
+    g = rng.standard_normal(shape).astype(np.float32) if shape else np.float32(1)
+    dout, tg = (asarray(g) if shape else 1.0), torch.from_numpy(np.asarray(g))
+    return Prepared(fwd, lambda: bwd(dout), tfwd, lambda: torch.autograd.grad(tfwd(), [tx, *params], tg))
 
 
 def run(backend: str, repeats: int) -> list[dict[str, Any]]:
     """Time every case; returns one dict per op with milliseconds and ratios."""
-    import torch
-
     import minicnn
-    from minicnn.backend import asarray
 
     minicnn.set_backend(backend)
     rows = []
-    for case in [*_cases(), _batch_norm_case(), _cross_entropy_case()]:
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal(case.shape).astype(np.float32)
-        fwd, bwd = case.mini(asarray(x))
-        tx = torch.from_numpy(x).requires_grad_()
-        tfwd, params = case.ref(tx)
-        leaves = [tx, *params]
-        shape = tuple(tfwd().shape)
-        g = rng.standard_normal(shape).astype(np.float32) if shape else np.float32(1)
-        dout, tg = (asarray(g) if shape else 1.0), torch.from_numpy(np.asarray(g))
+    for case in cases():
+        p = prepare(case)
         for _ in range(2):
-            fwd(), bwd(dout)
-        t_f = median_seconds(fwd, repeats)
-        t_fb = median_seconds(lambda: (fwd(), bwd(dout)), repeats)
-        r_f = median_seconds(tfwd, repeats)
-        r_fb = median_seconds(lambda: torch.autograd.grad(tfwd(), leaves, tg), repeats)
+            p.fwd(), p.bwd()
+        t_f = median_seconds(p.fwd, repeats)
+        t_fb = median_seconds(lambda: (p.fwd(), p.bwd()), repeats)
+        r_f = median_seconds(p.torch_fwd, repeats)
+        r_fb = median_seconds(p.torch_fwd_bwd, repeats)
         rows.append({"op": case.name, "shape": case.shape, "fwd_ms": t_f * 1e3, "bwd_ms": (t_fb - t_f) * 1e3,
                      "torch_fwd_ms": r_f * 1e3, "torch_bwd_ms": (r_fb - r_f) * 1e3,
                      "fwd_ratio": r_f / t_f, "fwd_bwd_ratio": r_fb / t_fb})
@@ -193,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     set_threads(args.threads)
-    print(machine_line(args.threads))
+    print(machine_line() + f"; same process, {args.threads} threads each")
     print("ratio = torch time / minicnn time (1.00 = as fast as torch)\n")
     for b in args.backend or ["numpy", "numba"]:
         print(format_table(b, run(b, args.repeats)))

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import textwrap
 
+from . import USER_ENV
+
 _IMPORT = """
 import time
 start = time.perf_counter()
@@ -56,7 +58,8 @@ print(time.perf_counter() - start)
 
 
 def _run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=USER_ENV, check=True,
+                         capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
 
 

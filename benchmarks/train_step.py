@@ -129,8 +129,10 @@ def initial_state(workload: str) -> dict[str, np.ndarray]:
     return build(nn, WORKLOADS[workload]["spec"]()).state_dict()
 
 
-def make_engine(engine: str, workload: str, batch: int, backend: str) -> Any:
-    state = initial_state(workload)
+def make_engine(engine: str, workload: str, batch: int, backend: str,
+                state: dict[str, np.ndarray] | None = None) -> Any:
+    """torch (on CUDA when ``backend`` is cupy) or minicnn on ``backend``, from ``state`` or the seeded weights."""
+    state = initial_state(workload) if state is None else state
     if engine == "torch":
         return TorchEngine(workload, batch, state, "cuda" if backend == "cupy" else "cpu")
     return MinicnnEngine(workload, batch, backend, state)
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         _memory_probe(args.memory_probe, args.workload, args.batch_size, backends[0])
         return 0
     workloads = list(WORKLOADS) if args.workload == "all" else [args.workload]
-    print(machine_line(args.threads))
+    print(machine_line() + f"; same process, {args.threads} threads each")
     results = []
     for workload in workloads:
         for b in backends:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import startup, train_step
+from benchmarks import layers, ops, solo, startup, train_step
 from benchmarks.workloads import WORKLOADS
 from minicnn import backend
 from minicnn.testing import assert_close
@@ -44,3 +44,35 @@ def test_startup_script_times_import_without_numba():
     result = startup.measure(1, "numpy")
     assert 0 < result["import_s"] < 30 and result["import_loads_numba"] is False
     assert result["warm_first_step_s"] > 0
+
+
+@pytest.mark.parametrize("case", ops.cases(batch=2), ids=lambda c: c.name)
+def test_ops_give_both_engines_the_same_input_upstream_gradient_and_work(case):
+    with backend.use_backend("numpy"):
+        p = ops.prepare(case)
+        p.fwd()
+        mine = p.bwd()
+    mine = tuple(g for g in (mine if isinstance(mine, tuple) else (mine,)) if g is not None)  # not of targets
+    p.torch_fwd_bwd()
+    ref = p.torch_fwd_bwd()
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        assert_close(a, b.numpy(), rtol=1e-3, atol=1e-4, name=f"{case.name} gradient {i}")
+
+
+def test_solo_processes_get_the_users_environment_not_the_harness_settings(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")                # set by the harness after it started
+    results = solo.measure(["fashion-ref"], ["numpy", "torch"], runs=1, batch=4, steps=1, warmup=1)
+    assert [(r.engine, len(r.train)) for r in results] == [("numpy", 1), ("torch", 1)]
+    assert all(r.train[0] > 0 and r.infer[0] > 0 and r.peak_mib[0] > 0 for r in results)
+    assert "OMP_WAIT_POLICY" not in results[0].env and "openblas" in results[0].threads
+    table = solo.format_table(results)
+    assert "| fashion-ref | torch eager |" in table and "| **1.00x** |" in table
+
+
+def test_layer_profile_times_every_layer_of_both_engines():
+    ms = layers.measure("fashion-ref", "numpy", runs=1, steps=1, warmup=0, batch=4)
+    n = len(WORKLOADS["fashion-ref"]["spec"]())
+    assert {e: (len(d["fwd"]), len(d["bwd"])) for e, d in ms.items()} == {"numpy": (n, n), "torch": (n, n)}
+    assert all(v >= 0 for d in ms.values() for row in d.values() for v in row)
+    assert "| **total** |" in layers.format_table("fashion-ref", "numpy", ms)
