@@ -94,11 +94,14 @@ class RawKernel:
 
 
 class RawModule:
-    """CUDA C source compiled for the CPU; ``options`` must define ``scalar_t``."""
+    """CUDA C source compiled for the CPU. ``options`` are ``-DNAME=value`` macros (NVRTC's only
+    other input here), which must define ``scalar_t``; like NVRTC given no ``-I``, the code cannot
+    include a header of its own (g++ compiles it from the build folder, where none lies)."""
 
     def __init__(self, code, options=()):
-        ctype = [o.split("=")[1] for o in options if o.startswith("-Dscalar_t=")][0]
-        self.ctype = {"float": np.float32, "double": np.float64}[ctype]
+        assert all(o.startswith("-D") and "=" in o for o in options), options
+        defines = dict(o[2:].split("=", 1) for o in options)
+        self.ctype = {"float": np.float32, "double": np.float64}[defines["scalar_t"]]
         self.kernels = KERNEL.findall(code)
         wrappers = []
         for name, params in self.kernels:
@@ -116,7 +119,7 @@ extern "C" void emu_{name}(long long grid, long long block, {", ".join(plist)}) 
         for (auto& th : ts) th.join();
     }}
 }}''')
-        text = SHIM + f"#define scalar_t {ctype}\n" + code + "\n".join(wrappers)
+        text = SHIM + "".join(f"#define {k} {v}\n" for k, v in defines.items()) + code + "\n".join(wrappers)
         self.lib = _compile(text, "raw")
         self.params = {n: [p.strip() for p in ps.split(",")] for n, ps in self.kernels}
 

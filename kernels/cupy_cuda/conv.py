@@ -39,10 +39,20 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair, 
     ``cols`` may have any strides (the kernel reads a contiguous copy).
     """
     cols = cupy.ascontiguousarray(cols)
+    c, length = x_shape[1], cols.shape[2]
+    steps = (kh * kw * length, length, c * kh * kw * length)
+    return add_windows(cols, steps, x_shape, kh, kw, stride, padding, dilation)
+
+
+def add_windows(src: Any, steps: tuple[int, int, int], x_shape: tuple[int, ...], kh: int, kw: int, stride: Pair,
+                padding: Pair, dilation: Pair) -> Any:
+    """col2im's gather on columns held in the contiguous array ``src``: the row of channel c, kernel
+    offset (i, j) and image n starts at ``c step_c + (i k_w + j) step_k + n step_n`` for
+    ``steps = (step_c, step_k, step_n)`` (see conv.cu)."""
     n, c, h, w = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    dx = cupy.empty((n, c, h, w), dtype=cols.dtype)
-    launch(raw_kernel("conv.cu", "col2im", cols.dtype), dx.size,
-           cols, dx, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    dx = cupy.empty((n, c, h, w), dtype=src.dtype)
+    launch(raw_kernel("conv.cu", "col2im", src.dtype), dx.size,
+           src, dx, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, *steps)
     return dx

@@ -1,27 +1,20 @@
-// Batch normalisation over x (N, C, L), training mode. Compiled once per dtype
-// with -Dscalar_t=float or -Dscalar_t=double.
+// Batch normalisation over x (N, C, L), training mode.
 //
 // M = N L values per channel; mu the mean, var the biased variance,
 // s = 1 / sqrt(var + eps), xhat = (x - mu) s, y = gamma xhat + beta;
 // backward dx = gamma s / M (M dy - dbeta - xhat dgamma), dbeta = sum dy,
 // dgamma = sum dy xhat. Element (n, c, l) sits at (n C + c) L + l.
 //
-// The *_stats kernels run one block of BN_THREADS threads per channel and reduce
-// in double (two passes for the variance: mean first, then the squared
-// deviations); the elementwise kernels then use one thread per element.
-#ifndef scalar_t
-#error "compile with -Dscalar_t=float or -Dscalar_t=double"
-#endif
-
-typedef long long idx_t;
+// The *_stats kernels run one block of BN_THREADS threads per channel (norm.py
+// passes -DBN_THREADS and launches that many) and reduce in double (two passes
+// for the variance: mean first, then the squared deviations); the elementwise
+// kernels then use one thread per element.
+#include "common.cuh"
 
 #ifndef BN_THREADS
-#define BN_THREADS 256    // threads per block of the *_stats kernels; norm.py launches with this many
+#error "compile with -DBN_THREADS=<threads per block of the *_stats kernels>"
 #endif
-
-#define GRID_STRIDE_LOOP(i, total) \
-    for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < (total); \
-         i += (idx_t)blockDim.x * gridDim.x)
+static_assert((BN_THREADS & (BN_THREADS - 1)) == 0, "block_sum halves BN_THREADS: it must be a power of two");
 
 // Sum of v over the block (blockDim.x == BN_THREADS); every thread gets the total.
 __device__ double block_sum(double v, double* buf)
@@ -39,11 +32,11 @@ __device__ double block_sum(double v, double* buf)
 
 // Thread t of a block visits the values k = t, t + BN_THREADS, ... of its channel,
 // k = n L + l at (n C + c) L + l, stepping (n, l) without a division per value.
-#define CHANNEL_LOOP(at, n, c, l, ch)                                                        \
-    for (idx_t b_ = threadIdx.x / (l), i_ = threadIdx.x % (l), at = (b_ * (c) + (ch)) * (l) + i_; \
-         b_ < (n);                                                                            \
-         i_ += BN_THREADS % (l), b_ += BN_THREADS / (l) + (i_ >= (l) ? 1 : 0),                \
-         i_ -= (i_ >= (l) ? (l) : 0), at = (b_ * (c) + (ch)) * (l) + i_)
+#define CHANNEL_LOOP(at, n, c, l, ch)                                                                          \
+    for (idx_t batch_ = threadIdx.x / (l), pos_ = threadIdx.x % (l), at = (batch_ * (c) + (ch)) * (l) + pos_;  \
+         batch_ < (n);                                                                                         \
+         pos_ += BN_THREADS % (l), batch_ += BN_THREADS / (l) + (pos_ >= (l) ? 1 : 0),                         \
+         pos_ -= (pos_ >= (l) ? (l) : 0), at = (batch_ * (c) + (ch)) * (l) + pos_)
 
 // Block c: mean[c], var[c], inv_std[c].
 extern "C" __global__ void batch_norm_stats(const scalar_t* __restrict__ x, double eps,

@@ -10,11 +10,12 @@ from typing import Any
 import cupy
 import numpy as np
 
-from . import launch, raw_kernel
+from . import launch, launch_blocks, raw_kernel
 
 __all__ = ["batch_norm_train", "batch_norm_backward"]
 
-_BN_THREADS = 256       # must equal BN_THREADS in norm.cu
+BN_THREADS = 256
+"""Threads per block of the *_stats kernels (one block per channel); norm.cu gets it as -DBN_THREADS."""
 
 
 def batch_norm_train(x: Any, gamma: Any, beta: Any, eps: float) -> tuple[Any, Any, Any, Any]:
@@ -24,9 +25,9 @@ def batch_norm_train(x: Any, gamma: Any, beta: Any, eps: float) -> tuple[Any, An
     mean, var, inv_std = (cupy.empty(c, dtype=x.dtype) for _ in range(3))
     y = cupy.empty_like(x)
     if x.size:
-        raw_kernel("norm.cu", "batch_norm_stats", x.dtype)(
-            (c,), (_BN_THREADS,), (x, np.float64(eps), mean, var, inv_std, np.int64(n), np.int64(c), np.int64(length)))
-        launch(raw_kernel("norm.cu", "batch_norm_apply", x.dtype), x.size,
+        launch_blocks(raw_kernel("norm.cu", "batch_norm_stats", x.dtype, BN_THREADS=BN_THREADS), c, BN_THREADS,
+                      x, np.float64(eps), mean, var, inv_std, n, c, length)
+        launch(raw_kernel("norm.cu", "batch_norm_apply", x.dtype, BN_THREADS=BN_THREADS), x.size,
                x, mean, inv_std, cupy.ascontiguousarray(gamma, dtype=x.dtype),
                cupy.ascontiguousarray(beta, dtype=x.dtype), y, n, c, length)
     return y, mean, var, inv_std
@@ -43,8 +44,8 @@ def batch_norm_backward(dy: Any, x: Any, mean: Any, inv_std: Any, gamma: Any) ->
     dx = cupy.empty_like(x)
     dgamma, dbeta = cupy.empty(c, dtype=x.dtype), cupy.empty(c, dtype=x.dtype)
     if x.size:
-        raw_kernel("norm.cu", "batch_norm_backward_stats", x.dtype)(
-            (c,), (_BN_THREADS,), (dy, x, mean, inv_std, dgamma, dbeta, np.int64(n), np.int64(c), np.int64(length)))
-        launch(raw_kernel("norm.cu", "batch_norm_backward_apply", x.dtype), x.size,
+        launch_blocks(raw_kernel("norm.cu", "batch_norm_backward_stats", x.dtype, BN_THREADS=BN_THREADS), c,
+                      BN_THREADS, dy, x, mean, inv_std, dgamma, dbeta, n, c, length)
+        launch(raw_kernel("norm.cu", "batch_norm_backward_apply", x.dtype, BN_THREADS=BN_THREADS), x.size,
                dy, x, mean, inv_std, gamma, dgamma, dbeta, dx, n, c, length)
     return dx, dgamma, dbeta

@@ -1,21 +1,13 @@
-// softmax, log_softmax and the fused softmax cross-entropy. Compiled once per
-// dtype with -Dscalar_t=float or -Dscalar_t=double.
+// softmax, log_softmax and the fused softmax cross-entropy.
 //
 // The reduced axis (length K) splits the array into (A, K, B); line (a, b) is
 // x[a, :, b], element k at (a K + k) B + b. One thread per line; along it, with
 // m = max_k x_k,
 //   softmax_k     = exp(x_k - m) / sum_j exp(x_j - m)
 //   log_softmax_k = (x_k - m) - log sum_j exp(x_j - m)
+// The line kernels compute log_softmax where take_log != 0, softmax elsewhere.
 // Sums are accumulated in double; outputs keep scalar_t.
-#ifndef scalar_t
-#error "compile with -Dscalar_t=float or -Dscalar_t=double"
-#endif
-
-typedef long long idx_t;
-
-#define GRID_STRIDE_LOOP(i, total) \
-    for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < (total); \
-         i += (idx_t)blockDim.x * gridDim.x)
+#include "common.cuh"
 
 // Max along one line (stride `step` between its K entries); NaN if any entry is NaN.
 __device__ __forceinline__ double line_max(const scalar_t* x, idx_t nk, idx_t step)
@@ -29,69 +21,46 @@ __device__ __forceinline__ double line_max(const scalar_t* x, idx_t nk, idx_t st
     return m;
 }
 
-// sum_k exp(x_k - m) along one line, in double.
-__device__ __forceinline__ double line_sum_exp(const scalar_t* x, idx_t nk, idx_t step, double m)
-{
-    double total = 0.0;
-    for (idx_t k = 0; k < nk; ++k) total += exp((double)x[k * step] - m);
-    return total;
-}
-
-// y = log_softmax(x) along one line: (x_k - m) - log sum_j exp(x_j - m), rounded once on the store.
-__device__ __forceinline__ void line_log_softmax(const scalar_t* x, scalar_t* y, idx_t nk, idx_t step)
+// y = softmax(x), or log_softmax(x) when take_log, along one line (stride `step` between
+// its K entries); sums in double, rounded once on the store.
+__device__ __forceinline__ void line_softmax(const scalar_t* x, scalar_t* y, idx_t nk, idx_t step, bool take_log)
 {
     const double m = line_max(x, nk, step);
-    const double lse = log(line_sum_exp(x, nk, step, m));
-    for (idx_t k = 0; k < nk; ++k) y[k * step] = (scalar_t)(((double)x[k * step] - m) - lse);
+    double total = 0.0;
+    for (idx_t k = 0; k < nk; ++k) total += exp((double)x[k * step] - m);
+    const double lse = log(total);
+    for (idx_t k = 0; k < nk; ++k) {
+        const double z = (double)x[k * step] - m;
+        y[k * step] = (scalar_t)(take_log ? z - lse : exp(z) / total);
+    }
 }
+
+// First element of line (a, b) = (line / B, line % B) of an (A, K, B) array.
+__device__ __forceinline__ idx_t line_start(idx_t line, idx_t nk, idx_t nb) { return line / nb * nk * nb + line % nb; }
 
 extern "C" __global__ void softmax_lines(const scalar_t* __restrict__ x, scalar_t* __restrict__ y,
-                                         idx_t na, idx_t nk, idx_t nb)
+                                         idx_t na, idx_t nk, idx_t nb, idx_t take_log)
 {
     GRID_STRIDE_LOOP(line, na * nb) {
-        const idx_t start = (line / nb) * nk * nb + line % nb;
-        const double m = line_max(x + start, nk, nb);
-        const double total = line_sum_exp(x + start, nk, nb, m);
-        for (idx_t k = 0; k < nk; ++k) y[start + k * nb] = (scalar_t)(exp((double)x[start + k * nb] - m) / total);
+        const idx_t start = line_start(line, nk, nb);
+        line_softmax(x + start, y + start, nk, nb, take_log);
     }
 }
 
-extern "C" __global__ void log_softmax_lines(const scalar_t* __restrict__ x, scalar_t* __restrict__ y,
-                                             idx_t na, idx_t nk, idx_t nb)
-{
-    GRID_STRIDE_LOOP(line, na * nb) {
-        const idx_t start = (line / nb) * nk * nb + line % nb;
-        line_log_softmax(x + start, y + start, nk, nb);
-    }
-}
-
-// dx = y (dy - sum_k dy y)
+// y = softmax(x):     dx = y (dy - sum_k dy y)
+// y = log_softmax(x): dx = dy - exp(y) sum_k dy     (take_log)
 extern "C" __global__ void softmax_backward_lines(const scalar_t* __restrict__ dy, const scalar_t* __restrict__ y,
-                                                  scalar_t* __restrict__ dx, idx_t na, idx_t nk, idx_t nb)
+                                                  scalar_t* __restrict__ dx, idx_t na, idx_t nk, idx_t nb,
+                                                  idx_t take_log)
 {
     GRID_STRIDE_LOOP(line, na * nb) {
-        const idx_t start = (line / nb) * nk * nb + line % nb;
+        const idx_t start = line_start(line, nk, nb);
         double total = 0.0;
-        for (idx_t k = 0; k < nk; ++k) total += (double)dy[start + k * nb] * (double)y[start + k * nb];
-        for (idx_t k = 0; k < nk; ++k) {
-            const idx_t e = start + k * nb;
-            dx[e] = (scalar_t)((double)y[e] * ((double)dy[e] - total));
-        }
-    }
-}
-
-// dx = dy - exp(y) sum_k dy
-extern "C" __global__ void log_softmax_backward_lines(const scalar_t* __restrict__ dy, const scalar_t* __restrict__ y,
-                                                      scalar_t* __restrict__ dx, idx_t na, idx_t nk, idx_t nb)
-{
-    GRID_STRIDE_LOOP(line, na * nb) {
-        const idx_t start = (line / nb) * nk * nb + line % nb;
-        double total = 0.0;
-        for (idx_t k = 0; k < nk; ++k) total += (double)dy[start + k * nb];
-        for (idx_t k = 0; k < nk; ++k) {
-            const idx_t e = start + k * nb;
-            dx[e] = (scalar_t)((double)dy[e] - exp((double)y[e]) * total);
-        }
+        for (idx_t e = start; e < start + nk * nb; e += nb)
+            total += take_log ? (double)dy[e] : (double)dy[e] * (double)y[e];
+        for (idx_t e = start; e < start + nk * nb; e += nb)
+            dx[e] = (scalar_t)(take_log ? (double)dy[e] - exp((double)y[e]) * total
+                                        : (double)y[e] * ((double)dy[e] - total));
     }
 }
 
@@ -105,7 +74,7 @@ extern "C" __global__ void softmax_cross_entropy_rows(const scalar_t* __restrict
 {
     GRID_STRIDE_LOOP(r, n) {
         scalar_t* out = log_probs + r * k;
-        line_log_softmax(logits + r * k, out, k, 1);
+        line_softmax(logits + r * k, out, k, 1, true);
         double row_sum = 0.0;
         for (idx_t j = 0; j < k; ++j) row_sum += (double)out[j];
         double loss = -(double)out[targets[r]];

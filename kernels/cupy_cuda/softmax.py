@@ -1,7 +1,8 @@
 """softmax, log_softmax and the fused softmax cross-entropy on the GPU: ``softmax.cu``.
 
 The reduced axis splits an array into (A, K, B); one thread handles one line
-x[a, :, b] (a whole row of (N, K) logits), accumulating in double.
+x[a, :, b] (a whole row of (N, K) logits), accumulating in double. softmax and
+log_softmax share their kernels (and so do their backwards), told apart by ``take_log``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
-def _run(name: str, arrays: tuple[Any, ...], axis: int) -> Any:
+def _run(name: str, arrays: tuple[Any, ...], axis: int, take_log: bool) -> Any:
     """Run line kernel ``name`` on same-shape arrays; the result has the first one's shape and dtype."""
     first = cupy.ascontiguousarray(arrays[0])
     rest = [cupy.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
@@ -35,28 +36,28 @@ def _run(name: str, arrays: tuple[Any, ...], axis: int) -> Any:
     na, nk, nb = _lines(first.shape, axis)
     out = cupy.empty_like(first)
     if first.size:
-        launch(raw_kernel("softmax.cu", name, first.dtype), na * nb, first, *rest, out, na, nk, nb)
+        launch(raw_kernel("softmax.cu", name, first.dtype), na * nb, first, *rest, out, na, nk, nb, int(take_log))
     return out
 
 
 def softmax(x: Any, axis: int) -> Any:
     """y = exp(x - m) / sum(exp(x - m)) along ``axis``."""
-    return _run("softmax_lines", (x,), axis)
+    return _run("softmax_lines", (x,), axis, False)
 
 
 def softmax_backward(dy: Any, y: Any, axis: int) -> Any:
     """dx = y * (dy - sum(dy * y)) along ``axis``."""
-    return _run("softmax_backward_lines", (dy, y), axis)
+    return _run("softmax_backward_lines", (dy, y), axis, False)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
     """y = (x - m) - log(sum(exp(x - m))) along ``axis``."""
-    return _run("log_softmax_lines", (x,), axis)
+    return _run("softmax_lines", (x,), axis, True)
 
 
 def log_softmax_backward(dy: Any, y: Any, axis: int) -> Any:
     """dx = dy - exp(y) * sum(dy) along ``axis``."""
-    return _run("log_softmax_backward_lines", (dy, y), axis)
+    return _run("softmax_backward_lines", (dy, y), axis, True)
 
 
 def _targets(targets: Any, n: int, k: int) -> Any:

@@ -57,8 +57,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     """cols[r, n, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w], row by row."""
     n, c, h, w = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = p // c, p % c
         for i in range(kh):
             for j in range(kw):
                 r = (ch * kh + i) * kw + j
@@ -89,8 +88,7 @@ def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
     n, c, hw = x.shape
     h = hw // w
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = p // c, p % c
         for i in range(kh):
             oh_lo = min(max(ph - i * dh, 0), ho)              # rows with 0 <= oh - p_h + i d_h < H
             oh_hi = max(min(h + ph - i * dh, ho), oh_lo)
@@ -113,7 +111,7 @@ def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
 
 
 @Twin
-def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
+def _col2im(src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
     """dx[n, c, h, w] = sum over (i, j) of the column entries read from pixel (h, w), in (i, j) order.
 
     Kernel row i feeds image row h from output row oh = (h + p_h - i d_h) / s_h
@@ -121,53 +119,53 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
     its valid stretch of that output row.
     """
     n, c, h, w = dx.shape
+    step_c, step_k, step_n = steps
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
-        for hh in range(h):
-            for ww in range(w):
-                dx[b, ch, hh, ww] = 0
+        b, ch = p // c, p % c
+        for ih in range(h):
+            for iw in range(w):
+                dx[b, ch, ih, iw] = 0
             for i in range(kh):
-                t = hh + ph - i * dh
+                t = ih + ph - i * dh
                 if t < 0 or t % sh != 0 or t // sh >= ho:
                     continue
-                base = (t // sh) * wo
                 for j in range(kw):
-                    r = (ch * kh + i) * kw + j
+                    start = ch * step_c + (i * kw + j) * step_k + b * step_n + (t // sh) * wo
                     off = j * dw - pw
                     lo, hi = _valid_range(off, sw, w, wo)
                     if sw == 1:
                         for ow in range(lo, hi):
-                            dx[b, ch, hh, U(ow + off)] += cols[r, b, U(base + ow)]
+                            dx[b, ch, ih, U(ow + off)] += src[U(start + ow)]
                     else:
                         for ow in range(lo, hi):
-                            dx[b, ch, hh, U(ow * sw + off)] += cols[r, b, U(base + ow)]
+                            dx[b, ch, ih, U(ow * sw + off)] += src[U(start + ow)]
 
 
 @Twin
-def _col2im_same(cols, w, kh, kw, ph, pw, dh, dw, ho, dx):
-    """Stride 1, W_out == W: dx[n, c, q] += cols[r, n, q - delta] (dx as (N, C, H W)) where column q % W is inside."""
+def _col2im_same(src, steps, w, kh, kw, ph, pw, dh, dw, ho, dx):
+    """Stride 1, W_out == W: dx[n, c, q] += (column row (c, i, j) of image n)[q - delta] (dx as (N, C, H W))
+    where column q % W is inside."""
     n, c, hw = dx.shape
     h = hw // w
+    step_c, step_k, step_n = steps
     keep = np.zeros((kw, hw), np.bool_)     # keep[j, q]: image column q % W reads inside for offset j
     for j in range(kw):
         lo, hi = _valid_range(j * dw - pw, 1, w, w)
         for q in range(hw):
             keep[j, q] = lo + j * dw - pw <= q % w < hi + j * dw - pw
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = p // c, p % c
         for q in range(hw):
             dx[b, ch, U(q)] = 0
         for i in range(kh):
             h_lo = min(max(i * dh - ph, 0), h)                # rows with 0 <= h + p_h - i d_h < H_out
             h_hi = max(min(ho + i * dh - ph, h), h_lo)
             for j in range(kw):
-                r = (ch * kh + i) * kw + j
+                start = ch * step_c + (i * kw + j) * step_k + b * step_n
                 delta = (i * dh - ph) * w + j * dw - pw
                 for q in range(max(h_lo * w, delta), min(h_hi * w, ho * w + delta)):
                     if keep[j, U(q)]:
-                        dx[b, ch, U(q)] += cols[r, b, U(q - delta)]
+                        dx[b, ch, U(q)] += src[U(start + q - delta)]
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
@@ -194,13 +192,25 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride:
     ``cols`` (N, C k_h k_w, H_out W_out) may have any strides; the channel-major
     view :func:`im2col` returns is read without a copy.
     """
-    cols = np.ascontiguousarray(cols.transpose(1, 0, 2))
+    cols = np.ascontiguousarray(cols.transpose(1, 0, 2))           # (C k_h k_w, N, L)
+    n, length = x_shape[0], cols.shape[2]
+    steps = (kh * kw * n * length, n * length, length)
+    return add_windows(cols.reshape(-1), steps, x_shape, kh, kw, stride, padding, dilation)
+
+
+def add_windows(src: np.ndarray, steps: tuple[int, int, int], x_shape: tuple[int, ...], kh: int, kw: int,
+                stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """col2im's gather on columns held in the flat array ``src``: the row of channel c, kernel offset
+    (i, j) and image n starts at ``c step_c + (i k_w + j) step_k + n step_n`` for
+    ``steps = (step_c, step_k, step_n)``. col2im's buffer has (k_h k_w N L, N L, L); average-pool
+    backward passes dout / (k_h k_w) as (N, C, L) with (L, 0, C L): one row for every kernel offset."""
     n, c, h, w = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    dx = np.empty((n, c, h, w), dtype=cols.dtype)
+    dx = np.empty((n, c, h, w), dtype=src.dtype)
+    work = dx.size * kh * kw
     if sh == 1 and sw == 1 and wo == w:
-        _col2im_same(cols.size, cols, w, kh, kw, ph, pw, dh, dw, ho, dx.reshape(n, c, h * w))
+        _col2im_same(work, src, steps, w, kh, kw, ph, pw, dh, dw, ho, dx.reshape(n, c, h * w))
     else:
-        _col2im(cols.size, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx)
+        _col2im(work, src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx)
     return dx

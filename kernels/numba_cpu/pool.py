@@ -15,10 +15,12 @@ compare-and-branch mispredicts about every other element), and the common
 vectorises. Max backward adds dout into the argmax pixels.
 
 Average pooling works one output row at a time, adding the window's pixels in
-row-major order in the input's dtype, and its backward is col2im's gather with
-dout / (k_h k_w) as every column row: both are bit-equal to the reference.
+row-major order in the input's dtype, and its backward is col2im's gather
+(``conv.add_windows``) with dout / (k_h k_w) as every column row, a stride-0
+view: both are bit-equal to the reference.
 
-Every kernel owns whole (n, c) planes, so no two threads write the same pixel.
+Every kernel owns whole (n, c) planes (the arrays are viewed as (N C, H, W)),
+so no two threads write the same pixel.
 """
 from __future__ import annotations
 
@@ -27,74 +29,55 @@ from numba import njit, prange
 
 from .. import check_pool_padding, out_size
 from . import _OPTIONS, U, Twin
-from .conv import _valid_range
+from .conv import _valid_range, add_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
 Pair = tuple[int, int]
 
 
-@njit(**_OPTIONS)
-def _wins(v, best):
-    """True when v replaces best as the running maximum: larger, or the first NaN."""
-    return (v > best) | ((v != v) & (best == best))
+@njit(inline="always", **_OPTIONS)
+def _keep_max(v, at, best, arg):
+    """(best, arg) after seeing value v at flat index ``at``: v wins if larger, or the first NaN.
+    A select, not a branch (with random data a branch mispredicts about every other element)."""
+    wins = (v > best) | ((v != v) & (best == best))
+    return (v if wins else best), (at if wins else arg)
 
 
 @Twin
 def _max_pool(x, kh, kw, sh, sw, ph, pw, out, argmax):
-    """out = max over the clipped window; argmax = h W + w of its first maximum."""
-    n, c, h, w = x.shape
-    ho, wo = out.shape[2], out.shape[3]
-    for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+    """out = max over the clipped window; argmax = h W + w of its first maximum, per plane of (N C, H, W)."""
+    planes, h, w = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for p in prange(planes):
         for oh in range(ho):
-            h0 = max(oh * sh - ph, 0)
-            h1 = min(oh * sh - ph + kh, h)
+            h0, h1 = max(oh * sh - ph, 0), min(oh * sh - ph + kh, h)
             for ow in range(wo):
-                w0 = max(ow * sw - pw, 0)
-                w1 = min(ow * sw - pw + kw, w)
-                best = x[b, ch, h0, w0]
-                arg = h0 * w + w0
-                for hh in range(h0, h1):
-                    for ww in range(w0, w1):
-                        v = x[b, ch, hh, ww]
-                        t = _wins(v, best)
-                        best = v if t else best
-                        arg = hh * w + ww if t else arg
-                out[b, ch, oh, ow] = best
-                argmax[b, ch, oh, ow] = arg
+                w0, w1 = max(ow * sw - pw, 0), min(ow * sw - pw + kw, w)
+                best, arg = x[p, h0, w0], h0 * w + w0
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        best, arg = _keep_max(x[p, ih, iw], ih * w + iw, best, arg)
+                out[p, oh, ow] = best
+                argmax[p, oh, ow] = arg
 
 
 @Twin
 def _max_pool_2x2(x, out, argmax):
     """The common 2x2 window with stride 2 and no padding, unrolled and branch-free (LLVM vectorises it)."""
-    n, c, h, w = x.shape
-    ho, wo = out.shape[2], out.shape[3]
-    for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+    planes, h, w = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for p in prange(planes):
         for oh in range(ho):
-            r0 = 2 * oh
-            r1 = r0 + 1
+            r0, r1 = 2 * oh, 2 * oh + 1
             for ow in range(wo):
-                c0 = 2 * ow
-                best = x[b, ch, r0, U(c0)]
-                arg = r0 * w + c0
-                v = x[b, ch, r0, U(c0 + 1)]
-                t = _wins(v, best)
-                best = v if t else best
-                arg = r0 * w + c0 + 1 if t else arg
-                v = x[b, ch, r1, U(c0)]
-                t = _wins(v, best)
-                best = v if t else best
-                arg = r1 * w + c0 if t else arg
-                v = x[b, ch, r1, U(c0 + 1)]
-                t = _wins(v, best)
-                best = v if t else best
-                arg = r1 * w + c0 + 1 if t else arg
-                out[b, ch, oh, U(ow)] = best
-                argmax[b, ch, oh, U(ow)] = arg
+                c0, c1 = U(2 * ow), U(2 * ow + 1)
+                best, arg = x[p, r0, c0], r0 * w + c0
+                best, arg = _keep_max(x[p, r0, c1], r0 * w + c1, best, arg)
+                best, arg = _keep_max(x[p, r1, c0], r1 * w + c0, best, arg)
+                best, arg = _keep_max(x[p, r1, c1], r1 * w + c1, best, arg)
+                out[p, oh, U(ow)] = best
+                argmax[p, oh, U(ow)] = arg
 
 
 @Twin
@@ -117,14 +100,12 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
     order gives every output its window sum in the reference's order, with
     inner loops LLVM can vectorise.
     """
-    n, c, h, w = x.shape
-    ho, wo = out.shape[2], out.shape[3]
-    for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+    planes, h, w = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for p in prange(planes):
         for oh in range(ho):
             for ow in range(wo):
-                out[b, ch, oh, ow] = 0
+                out[p, oh, ow] = 0
             for i in range(kh):
                 ih = oh * sh - ph + i
                 if ih < 0 or ih >= h:
@@ -132,51 +113,30 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
                 for j in range(kw):
                     lo, hi = _valid_range(j - pw, sw, w, wo)
                     for ow in range(lo, hi):
-                        out[b, ch, oh, U(ow)] += x[b, ch, ih, U(ow * sw + j - pw)]
+                        out[p, oh, U(ow)] += x[p, ih, U(ow * sw + j - pw)]
             for ow in range(wo):
-                out[b, ch, oh, ow] = out[b, ch, oh, ow] / (kh * kw)
+                out[p, oh, ow] = out[p, oh, ow] / (kh * kw)
 
 
-@Twin
-def _avg_pool_backward(dscaled, kh, kw, sh, sw, ph, pw, dx):
-    """dx[n, c, h, w] = sum over the windows covering (h, w) of dout / (k_h k_w), in (i, j) order.
-
-    The same gather as ``conv._col2im`` with every column row of plane (n, c)
-    equal to ``dscaled[n, c] = dout[n, c] / (k_h k_w)``.
-    """
-    n, c, h, w = dx.shape
-    ho, wo = dscaled.shape[2], dscaled.shape[3]
-    for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
-        for hh in range(h):
-            for ww in range(w):
-                dx[b, ch, hh, ww] = 0
-            for i in range(kh):
-                t = hh + ph - i
-                if t < 0 or t % sh != 0 or t // sh >= ho:
-                    continue
-                oh = t // sh
-                for j in range(kw):
-                    lo, hi = _valid_range(j - pw, sw, w, wo)
-                    for ow in range(lo, hi):
-                        dx[b, ch, hh, U(ow * sw + j - pw)] += dscaled[b, ch, oh, U(ow)]
+def _pool(kernel: Pair, stride: Pair, padding: Pair, x: np.ndarray, *dtypes: type) -> tuple[np.ndarray, ...]:
+    """x as contiguous (N C, H, W) planes and empty (N C, H_out, W_out) outputs of the given dtypes
+    (None: x's), after checking the padding."""
+    check_pool_padding(kernel, padding)
+    n, c, h, w = x.shape
+    ho, wo = out_size(h, kernel[0], stride[0], padding[0], 1), out_size(w, kernel[1], stride[1], padding[1], 1)
+    x = np.ascontiguousarray(x).reshape(n * c, h, w)
+    return (x, *(np.empty((n * c, ho, wo), dtype=d or x.dtype) for d in dtypes))
 
 
 def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    check_pool_padding(kernel, padding)
-    x = np.ascontiguousarray(x)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    shape = (n, c, out_size(h, kh, sh, ph, 1), out_size(w, kw, sw, pw, 1))
-    out = np.empty(shape, dtype=x.dtype)
-    argmax = np.empty(shape, dtype=np.int64)
-    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
-        _max_pool_2x2(x.size, x, out, argmax)
+    planes, out, argmax = _pool(kernel, stride, padding, x, None, np.int64)
+    if (*kernel, *stride, *padding) == (2, 2, 2, 2, 0, 0):
+        _max_pool_2x2(planes.size, planes, out, argmax)
     else:
-        _max_pool(x.size, x, kh, kw, sh, sw, ph, pw, out, argmax)
-    return out, argmax
+        _max_pool(planes.size, planes, *kernel, *stride, *padding, out, argmax)
+    shape = (*x.shape[:2], *out.shape[1:])
+    return out.reshape(shape), argmax.reshape(shape)
 
 
 def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
@@ -191,20 +151,16 @@ def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int
 
 def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
-    check_pool_padding(kernel, padding)
-    x = np.ascontiguousarray(x)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    out = np.empty((n, c, out_size(h, kh, sh, ph, 1), out_size(w, kw, sw, pw, 1)), dtype=x.dtype)
-    _avg_pool(x.size, x, kh, kw, sh, sw, ph, pw, out)
-    return out
+    planes, out = _pool(kernel, stride, padding, x, None)
+    _avg_pool(planes.size, planes, *kernel, *stride, *padding, out)
+    return out.reshape(*x.shape[:2], *out.shape[1:])
 
 
 def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
                         padding: Pair) -> np.ndarray:
-    """Every pixel of a window gets dout / (k_h k_w), summed over the windows that cover it."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    """Every pixel of a window gets dout / (k_h k_w), summed over the windows that cover it: col2im of
+    dout / (k_h k_w) read as the column row of every kernel offset (no k_h k_w copy)."""
+    n, c, ho, wo = dout.shape
+    kh, kw = kernel
     dscaled = np.ascontiguousarray(dout / (kh * kw))
-    dx = np.empty(tuple(x_shape), dtype=dscaled.dtype)
-    _avg_pool_backward(dx.size * kh * kw, dscaled, kh, kw, sh, sw, ph, pw, dx)
-    return dx
+    return add_windows(dscaled.reshape(-1), (ho * wo, 0, c * ho * wo), x_shape, kh, kw, stride, padding, (1, 1))

@@ -9,8 +9,13 @@ m = max_k x_k (NaN if any x_k is NaN):
     softmax(x)_k     = exp(x_k - m) / sum_j exp(x_j - m)
     log_softmax(x)_k = (x_k - m) - log sum_j exp(x_j - m)
 
-Sums are accumulated in float64; outputs keep the input's dtype. Backward
-primitives take the forward's output, as in ``numpy_ref.softmax``.
+The two share their kernels, which take a flag ``take_log``: one pass finds m
+and the sum, the next writes either line. Sums are accumulated in float64;
+outputs keep the input's dtype. Backward primitives take the forward's output,
+as in ``numpy_ref.softmax``:
+
+    y = softmax(x):      dx = y (dy - sum_k dy y)
+    y = log_softmax(x):  dx = dy - exp(y) sum_k dy
 """
 from __future__ import annotations
 
@@ -38,71 +43,42 @@ def _line_max(x, a, b):
     return m
 
 
-@Twin
-def _softmax(x, y):
-    """y[a, :, b] = exp(x - m) / sum exp(x - m)."""
-    na, nk, nb = x.shape
-    for p in prange(na * nb):
-        a = p // nb
-        b = p - a * nb
-        m = float(_line_max(x, a, b))
-        total = 0.0
-        for k in range(nk):
-            e = math.exp(float(x[a, k, b]) - m)
-            y[a, k, b] = e
-            total += e
-        for k in range(nk):
-            y[a, k, b] = y[a, k, b] / total
-
-
 @njit(inline="always", **_OPTIONS)
-def _log_softmax_line(x, a, b, y):
-    """y[a, :, b] = (x - m) - log sum exp(x - m) along line (a, b), in float64 until the store."""
+def _softmax_line(x, a, b, take_log, y):
+    """y[a, :, b] = exp(x - m) / sum exp(x - m), or (x - m) - log sum exp(x - m) when ``take_log``,
+    along line (a, b), in float64 until the store."""
     m = float(_line_max(x, a, b))
     total = 0.0
     for k in range(x.shape[1]):
-        total += math.exp(float(x[a, k, b]) - m)
+        e = math.exp(float(x[a, k, b]) - m)
+        total += e
+        if not take_log:
+            y[a, k, b] = e
     lse = math.log(total)
     for k in range(x.shape[1]):
-        y[a, k, b] = (float(x[a, k, b]) - m) - lse
+        y[a, k, b] = (float(x[a, k, b]) - m) - lse if take_log else y[a, k, b] / total
 
 
 @Twin
-def _log_softmax(x, y):
-    """y[a, :, b] = (x - m) - log sum exp(x - m)."""
+def _softmax(x, take_log, y):
+    """y[a, :, b] = softmax(x[a, :, b]), or log_softmax when ``take_log``."""
     na, nk, nb = x.shape
     for p in prange(na * nb):
-        a = p // nb
-        b = p - a * nb
-        _log_softmax_line(x, a, b, y)
+        _softmax_line(x, p // nb, p % nb, take_log, y)
 
 
 @Twin
-def _softmax_backward(dy, y, dx):
-    """dx = y (dy - sum_k dy y)."""
+def _softmax_backward(dy, y, take_log, dx):
+    """dx = y (dy - sum_k dy y) for y = softmax(x), dx = dy - exp(y) sum_k dy for y = log_softmax(x) (``take_log``)."""
     na, nk, nb = y.shape
     for p in prange(na * nb):
-        a = p // nb
-        b = p - a * nb
+        a, b = p // nb, p % nb
         total = 0.0
         for k in range(nk):
-            total += float(dy[a, k, b]) * float(y[a, k, b])
+            total += float(dy[a, k, b]) if take_log else float(dy[a, k, b]) * float(y[a, k, b])
         for k in range(nk):
-            dx[a, k, b] = y[a, k, b] * (float(dy[a, k, b]) - total)
-
-
-@Twin
-def _log_softmax_backward(dy, y, dx):
-    """dx = dy - exp(y) sum_k dy."""
-    na, nk, nb = y.shape
-    for p in prange(na * nb):
-        a = p // nb
-        b = p - a * nb
-        total = 0.0
-        for k in range(nk):
-            total += dy[a, k, b]
-        for k in range(nk):
-            dx[a, k, b] = dy[a, k, b] - math.exp(float(y[a, k, b])) * total
+            g = float(dy[a, k, b])
+            dx[a, k, b] = g - math.exp(float(y[a, k, b])) * total if take_log else y[a, k, b] * (g - total)
 
 
 @Twin
@@ -111,7 +87,7 @@ def _softmax_cross_entropy(logits, targets, smoothing, log_probs, losses):
     losses[n] = (1 - eps) (-log_probs[n, t_n]) + eps mean_k (-log_probs[n, k]), from the stored log_probs."""
     n, k, _ = logits.shape
     for r in prange(n):
-        _log_softmax_line(logits, r, 0, log_probs)
+        _softmax_line(logits, r, 0, True, log_probs)
         row_sum = 0.0
         for j in range(k):
             row_sum += log_probs[r, j, 0]
@@ -133,16 +109,15 @@ def _softmax_cross_entropy_backward(log_probs, targets, smoothing, dlogits):
             dlogits[r, j] = g / n
 
 
-def _lines(x: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
-    """x (contiguous) viewed as (A, K, B) around ``axis``, and the axis normalised."""
+def _lines(x: np.ndarray, axis: int) -> np.ndarray:
+    """x (contiguous, not empty) viewed as (A, K, B) around ``axis``."""
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of range for an array of {x.ndim} dimensions")
     axis %= x.ndim
-    a = int(np.prod(x.shape[:axis], dtype=np.int64))
-    return x.reshape(a, x.shape[axis], -1), axis
+    return x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), x.shape[axis], -1)
 
 
-def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int) -> np.ndarray:
+def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int, take_log: bool) -> np.ndarray:
     """Run a line kernel on same-shape arrays viewed as (A, K, B); the result has the first one's dtype."""
     first = np.ascontiguousarray(arrays[0])
     rest = [np.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
@@ -152,29 +127,29 @@ def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int) -> np.ndarra
     out = np.empty_like(first)
     if first.size == 0:
         return out
-    views = [_lines(a, axis)[0] for a in (first, *rest, out)]
-    kernel(first.size, *views)
+    views = [_lines(a, axis) for a in (first, *rest, out)]
+    kernel(first.size, *views[:-1], take_log, views[-1])
     return out
 
 
 def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """y = exp(x - m) / sum(exp(x - m)) along ``axis``, m the max along it."""
-    return _apply(_softmax, (x,), axis)
+    return _apply(_softmax, (x,), axis, False)
 
 
 def softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
     """dx = y * (dy - sum(dy * y)) along ``axis``."""
-    return _apply(_softmax_backward, (dy, y), axis)
+    return _apply(_softmax_backward, (dy, y), axis, False)
 
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """y = (x - m) - log(sum(exp(x - m))) along ``axis``."""
-    return _apply(_log_softmax, (x,), axis)
+    return _apply(_softmax, (x,), axis, True)
 
 
 def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
     """dx = dy - exp(y) * sum(dy) along ``axis``."""
-    return _apply(_log_softmax_backward, (dy, y), axis)
+    return _apply(_softmax_backward, (dy, y), axis, True)
 
 
 def _targets(targets: np.ndarray, n: int, k: int) -> np.ndarray:

@@ -57,17 +57,28 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kh: int, kw: int, stride:
            padding: Pair, dilation: Pair) -> np.ndarray:
     """The adjoint of :func:`im2col`: every column entry is ADDED back to the pixel it was read from.
 
-    ``<im2col(x), y> == <x, col2im(y)>`` for all x, y. Overlapping windows
-    (stride < dilated kernel) make several entries land on one pixel, hence
-    the accumulation; padded positions are dropped at the end.
+    ``<im2col(x), y> == <x, col2im(y)>`` for all x, y.
     """
     n, c, h, w = x_shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    cols6 = cols.reshape(n, c, kh, kw, ho, wo)
-    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    return add_windows(cols.reshape(n, c, kh, kw, ho, wo), x_shape, stride, padding, dilation)
+
+
+def add_windows(v: np.ndarray, x_shape: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """The adjoint of :func:`windows`: dx (N, C, H, W) with every ``v[n, c, i, j, oh, ow]`` added to
+    the pixel x_pad[n, c, oh*s_h + i*d_h, ow*s_w + j*d_w] it stands for, in (i, j) order.
+
+    Overlapping windows (stride < dilated kernel) make several entries land on
+    one pixel, hence the accumulation; padded positions are dropped at the end.
+    ``v`` may be any view (average-pool backward passes one with stride 0 over i and j).
+    """
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    kh, kw, ho, wo = v.shape[2:]
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=v.dtype)
     for i in range(kh):
         for j in range(kw):
             dx[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-               j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols6[:, :, i, j]
+               j * dw:j * dw + sw * (wo - 1) + 1:sw] += v[:, :, i, j]
     return dx[:, :, ph:ph + h, pw:pw + w]

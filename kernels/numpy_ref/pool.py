@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import check_pool_padding, out_size
-from .conv import col2im, im2col, windows
+from .conv import add_windows, im2col, windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -59,9 +59,9 @@ def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.n
 
 def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
                         padding: Pair) -> np.ndarray:
-    """Every pixel of a window gets dout / (k_h k_w): col2im of the broadcast gradient."""
-    n, c = x_shape[:2]
+    """Every pixel of a window gets dout / (k_h k_w): col2im of that gradient broadcast over the
+    kernel offsets (a stride-0 view, no k_h k_w copy)."""
+    n, c, ho, wo = dout.shape
     kh, kw = kernel
-    ho, wo = dout.shape[2:]
-    dcols = np.broadcast_to((dout / (kh * kw))[:, :, None], (n, c, kh * kw, ho, wo))
-    return col2im(dcols.reshape(n, c * kh * kw, ho * wo), x_shape, kh, kw, stride, padding, _ONE)
+    v = np.broadcast_to((dout / (kh * kw))[:, :, None, None], (n, c, kh, kw, ho, wo))
+    return add_windows(v, x_shape, stride, padding, _ONE)
