@@ -41,8 +41,7 @@ def predict_files(checkpoint: str, images: Sequence[str], top: int = 3) -> list[
     try:
         model.load_state_dict(state["model"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"damaged checkpoint: the weights do not fit the model {config['model']} ({exc}) "
-                              f"({checkpoint})") from exc
+        raise CheckpointError(f"damaged checkpoint: model: {exc.args[0] if exc.args else exc} ({checkpoint})") from exc
     model.eval()
     batch = np.stack([load_image(path, (shape[1], shape[2]), shape[0]) for path in images])
     x = normalize(batch, config["mean"], config["std"])

@@ -386,27 +386,32 @@ class Run:
         hyper = saved.get("hyperparams")
         if not isinstance(hyper, dict) or {k: v for k, v in hyper.items() if k != "lr"} != want \
                 or not _AMOUNT[0](hyper.get("lr")):
-            raise ValueError(f"optimizer.hyperparams {reprlib.repr(hyper)} are not the run's {want}")
+            raise ValueError(f"hyperparams {reprlib.repr(hyper)} are not the run's {want}")
         arrays = {name: hasattr(v, "shape") for name, v in probe.state["p"].items()} if step else {}
         for key, fields in saved["state"].items():
             if not isinstance(fields, dict) or set(fields) != set(arrays) or not all(
                     (_ARRAY if arrays[n] else _COUNT)[0](v) for n, v in fields.items()):
-                raise ValueError(f"optimizer.state.{key} must hold {sorted(arrays) or 'nothing'} "
+                raise ValueError(f"state.{key} must hold {sorted(arrays) or 'nothing'} "
                                  f"after {step} steps, got {reprlib.repr(fields)}")
 
     def _restore(self, resume: Resume) -> None:
         """Model, optimiser, random state, position and history from ``resume``; a checkpoint whose parts
         do not fit this run (shapes, optimiser fields, a position past the epoch's end) is damaged."""
         saved, pos, steps = resume.state, resume.state["position"], len(self.train_loader)
+        part = "position"
         try:
             if pos["batch"] > steps or pos["step"] != pos["epoch"] * steps + pos["batch"]:
-                raise ValueError(f"position {pos} is not a position of a run of {steps} batches per epoch")
+                raise ValueError(f"{pos} is not a position of a run of {steps} batches per epoch")
+            part = "model"
             self.model.load_state_dict(saved["model"])
+            part = "optimizer"
             self._check_optimizer_state(saved["optimizer"], pos["step"])
             self.optimizer.load_state_dict(saved["optimizer"])
+            part = "rng.minicnn"
             mrandom.set_state(saved["rng"]["minicnn"])
         except (KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"damaged checkpoint: {exc} ({resume.path})") from exc
+            raise CheckpointError(f"damaged checkpoint: {part}: {exc.args[0] if exc.args else exc} "
+                                  f"({resume.path})") from exc
         self.epoch, self.batch, self.step = pos["epoch"], pos["batch"], pos["step"]
         self.last_checkpoint = (resume.path, self.epoch, self.batch)
         self.tally = EpochTally(**saved["tally"])

@@ -11,6 +11,7 @@ import os
 import pickle
 import struct
 import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,16 @@ def make_image_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog"), per
                 pixels = rng.integers(0, 50, size=(size[1], size[0], 3)) + 100 * k
                 Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(folder / f"{i}{suffix}")
     return root
+
+
+def png_bytes(width: int, height: int, rows: bytes = b"") -> bytes:
+    """A grayscale 8-bit PNG of ``width`` x ``height`` whose IDAT holds ``rows`` (filter byte, then pixels, per
+    row), chunk by chunk with their CRCs: a header-only 15000x15000 "image" costs a few bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def shared_datasets() -> Path | None:

@@ -11,8 +11,9 @@ import pytest
 
 from datafiles import (IDX_NAMES, cifar_batch, idx_bytes, labelled_images, make_cifar_tarball, make_idx_dataset,
                        make_image_folder, shared_datasets, write_file)
-from minicnn.data import (Augment, CorruptDataset, DataLoader, DatasetNotFound, channel_stats, load_dataset,
-                          normalize, read_cifar10, read_idx, read_idx_pair, read_image_folder, stratified_split)
+from minicnn.data import (Augment, CorruptDataset, DataLoader, DatasetError, DatasetNotFound, channel_stats,
+                          load_dataset, normalize, read_cifar10, read_idx, read_idx_pair, read_image_folder,
+                          stratified_split)
 
 # ---- IDX ------------------------------------------------------------------------------------------
 
@@ -137,10 +138,20 @@ def test_corrupt_cifar_batches(tmp_path, member, message, capsys):
     assert "pwned" not in capsys.readouterr().out
 
 
+def test_a_damaged_pixel_in_the_cifar_tarball_fails_its_gzip_crc(tmp_path):
+    tar = make_cifar_tarball(tmp_path / "c.tar.gz", n=4)
+    raw = gzip.decompress(tar.read_bytes())
+    stored = bytearray(gzip.compress(raw, compresslevel=0, mtime=0))   # deflate's stored blocks: no check of its own
+    stored[10 + 5 + 512 + 4000] ^= 1                    # gzip header, block header, tar header, into data_batch_1
+    tar.write_bytes(bytes(stored))
+    with pytest.raises(CorruptDataset, match="corrupt gzip data .*CRC check failed"):
+        read_cifar10(tar)
+
+
 def test_cifar_truncated_archive_and_missing_member(tmp_path):
     tar = make_cifar_tarball(tmp_path / "c.tar.gz", n=4)
     tar.write_bytes(tar.read_bytes()[:300])
-    with pytest.raises(CorruptDataset, match="not a readable tar.gz archive"):
+    with pytest.raises(CorruptDataset, match="truncated gzip stream"):
         read_cifar10(tar)
     with tarfile.open(tmp_path / "d.tar.gz", "w:gz"):
         pass
@@ -177,6 +188,15 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(CorruptDataset, match="cannot be decoded as an image") as info:
         read_image_folder(root)
     assert info.value.path == bad
+
+
+def test_folders_whose_images_cannot_fit_in_memory_are_refused_before_decoding(tmp_path, monkeypatch):
+    root = make_image_folder(tmp_path / "pets")
+    monkeypatch.setattr("minicnn.data.loader.memory_limit", lambda: 2 * 6 * 3 * 16 * 16)
+    assert read_image_folder(root, image_size=16)[0].shape == (6, 3, 16, 16)
+    with pytest.raises(DatasetError, match=r"6 images of .*train at 3x17x17 would need 0.0 GiB of memory, more than "
+                                           r"the 0.0 GiB this machine has; choose a smaller --image-size"):
+        read_image_folder(root, image_size=17)
 
 
 def test_image_folder_ignores_empty_and_hidden_entries(tmp_path):
@@ -289,6 +309,18 @@ def test_batches_cover_epoch_once_and_resume_at_any_batch():
     loader.set_epoch(2)
     np.testing.assert_array_equal(next(iter(loader))[0], batches[0][0])
     assert len(_loader(drop_last=True)) == 6
+
+
+def test_a_single_example_remainder_joins_the_batch_before_when_asked():
+    x, y = labelled_images(17, 0, shape=(1, 2, 2))
+    for merge, sizes in ((False, [8, 8, 1]), (True, [8, 9])):
+        loader = DataLoader(x, y, 8, shuffle=True, merge_single=merge)
+        batches = [len(b) for _, b in loader.batches(0)]
+        assert batches == sizes and len(loader) == len(sizes)
+        assert sorted(np.concatenate([b for _, b in loader.batches(0)])) == sorted(y)
+        assert [len(b) for _, b in loader.batches(0, start=1)] == sizes[1:]
+    assert [len(b) for _, b in DataLoader(x[:1], y[:1], 8, merge_single=True).batches(0)] == [1]
+    assert [len(b) for _, b in DataLoader(x, y, 8, merge_single=True, drop_last=True).batches(0)] == [8, 8]
 
 
 def test_normalisation_matches_formula():

@@ -4,7 +4,9 @@
 ``test_batch``: each a pickled dict with ``b"data"`` (10000, 3072) uint8, rows laid out
 as 1024 red, 1024 green, 1024 blue values of a 32x32 image (so ``reshape(-1, 3, 32, 32)``
 is NCHW), and ``b"labels"``, a list of ints in 0..9. The already extracted folder
-``cifar-10-batches-py`` is read the same way.
+``cifar-10-batches-py`` is read the same way. The tarball is gunzipped whole before it is
+opened, so that the gzip CRC-32 guards every byte (``tarfile`` reading a ``.gz`` stops after
+the last member it needs, before the CRC).
 
 Pickles can run code when loaded, so they are read with an unpickler that only
 resolves the few NumPy names an array needs; anything else is a :class:`CorruptDataset`.
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CorruptDataset
+from .idx import read_gunzipped
 
 __all__ = ["CIFAR10_CLASSES", "read_cifar10"]
 
@@ -84,7 +87,7 @@ def _read_members(path: Path) -> dict[str, tuple[bytes, str]]:
             out[name] = (file.read_bytes(), str(file))
         return out
     try:
-        with tarfile.open(path, "r:*") as tar:
+        with tarfile.open(fileobj=io.BytesIO(read_gunzipped(path)), mode="r:*") as tar:
             for name in names:
                 try:
                     member = tar.extractfile(f"{BATCH_DIR}/{name}")

@@ -29,8 +29,9 @@ __all__ = ["read_idx", "read_idx_pair"]
 IDX_TYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic 1f 8b."""
+def read_gunzipped(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it starts with the gzip magic 1f 8b (the whole stream, so that
+    its CRC-32 and length are checked and damaged bytes fail instead of loading as other values)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -51,7 +52,7 @@ def read_idx(path: str | Path, ndim: int | None = None, item_shape: tuple[int, .
     ``ndim`` and ``item_shape`` (the sizes after the first) are checked when given.
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    raw = read_gunzipped(path)
     if len(raw) < 4:
         raise CorruptDataset(path, f"only {len(raw)} bytes, shorter than the 4-byte IDX header")
     code, dims_count = raw[2], raw[3]
