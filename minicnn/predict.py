@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint.npz from a training run")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (png, jpg, ...)")
     parser.add_argument("--top", type=_positive, default=3, help="how many classes to show (default 3)")
-    parser.add_argument("--backend", choices=backend.BACKENDS, help="array backend (default $MINICNN_BACKEND, else numpy)")
+    parser.add_argument("--backend", choices=backend.BACKENDS,
+                        help="array backend (default $MINICNN_BACKEND, else numpy)")
     args = parser.parse_args(argv)
     try:
         select_backend(args.backend, "numpy")

@@ -131,19 +131,23 @@ def _parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model and optimisation")
     g.add_argument("--model", choices=sorted(MODELS), help="zoo model (default per dataset: compact_cnn; "
                                                            "resnet_small for cifar10)")
-    g.add_argument("--epochs", type=_number("epochs"), help="epochs to train (default 5; 2 for mnist, 10 for cifar10 and folders)")
+    g.add_argument("--epochs", type=_number("epochs"),
+                   help="epochs to train (default 5; 2 for mnist, 10 for cifar10 and folders)")
     g.add_argument("--batch-size", type=_number("batch_size"), help="training batch size (default 64)")
     g.add_argument("--lr", type=_number("lr"), help="peak learning rate (default 3e-3)")
     g.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam (adamw for cifar10)")
     g.add_argument("--momentum", type=_number("momentum"), help="SGD momentum (default 0.9)")
-    g.add_argument("--weight-decay", type=_number("weight_decay"), help="weight decay (default: the optimiser's, 0 for sgd and adam, "
-                                                       "1e-2 for adamw; 5e-4 for cifar10)")
+    g.add_argument("--weight-decay", type=_number("weight_decay"),
+                   help="weight decay (default: the optimiser's, 0 for sgd and adam, "
+                        "1e-2 for adamw; 5e-4 for cifar10)")
     g.add_argument("--schedule", choices=SCHEDULES, help="lr schedule (default onecycle)")
-    g.add_argument("--warmup-epochs", type=_number("warmup_epochs"), help="linear warm-up length in epochs (default 0; onecycle: "
-                                                        "its rising phase, 30%% of training when 0)")
+    g.add_argument("--warmup-epochs", type=_number("warmup_epochs"),
+                   help="linear warm-up length in epochs (default 0; onecycle: "
+                        "its rising phase, 30%% of training when 0)")
     g.add_argument("--step-size", type=_number("step_size"), help="step schedule: epochs between decays (default 2)")
     g.add_argument("--gamma", type=_number("gamma"), help="step schedule: decay factor (default 0.1)")
-    g.add_argument("--label-smoothing", type=_number("label_smoothing"), help="cross-entropy label smoothing (default 0)")
+    g.add_argument("--label-smoothing", type=_number("label_smoothing"),
+                   help="cross-entropy label smoothing (default 0)")
     g.add_argument("--freeze-features", action="store_true", default=None,
                    help="train only the last Linear layer (the rest stays fixed, in eval mode)")
     g.add_argument("--init-from", metavar="FILE.pt",
@@ -155,15 +159,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--val-split", type=_number("val_split"), help="fraction of the training set held out (default 0.1)")
     d.add_argument("--limit-train", type=_number("limit_train"), help="use only the first N training examples")
     d.add_argument("--limit-test", type=_number("limit_test"), help="use only the first N test examples")
-    d.add_argument("--crop-padding", type=_number("crop_padding"), help="augmentation: random crop after zero padding by N pixels "
-                                                    "(default 0; 4 for cifar10 and folders)")
+    d.add_argument("--crop-padding", type=_number("crop_padding"),
+                   help="augmentation: random crop after zero padding by N pixels "
+                        "(default 0; 4 for cifar10 and folders)")
     d.add_argument("--hflip", action=argparse.BooleanOptionalAction, default=None,
                    help="augmentation: random horizontal flips (default on for cifar10 and folders)")
     d.add_argument("--image-size", type=_number("image_size"), help="image folders: resize to N x N (default 32)")
     d.add_argument("--channels", type=int, choices=(1, 3), help="image folders: 1 grayscale, 3 RGB (default 3)")
     r = p.add_argument_group("run")
     r.add_argument("--backend", choices=backend.BACKENDS, help="array backend (default $MINICNN_BACKEND, else numba)")
-    r.add_argument("--seed", type=_number("seed"), help="seed for weights, data order, augmentation, dropout (default 0)")
+    r.add_argument("--seed", type=_number("seed"),
+                   help="seed for weights, data order, augmentation, dropout (default 0)")
     r.add_argument("--out", help="output folder (default runs/<dataset>-<date>-<time>)")
     r.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
     r.add_argument("--no-progress", action="store_true",
@@ -192,7 +198,8 @@ def _resolve_config(args: argparse.Namespace, resume: Resume | None) -> dict[str
                              "already trained")
         data_dir = args.data_dir or saved["data_dir"]
     if config["warmup_epochs"] > config["epochs"]:
-        raise UsageError(f"--warmup-epochs {config['warmup_epochs']} is longer than the run (--epochs {config['epochs']})")
+        raise UsageError(f"--warmup-epochs {config['warmup_epochs']} is longer than the run "
+                         f"(--epochs {config['epochs']})")
     config.update(dataset=args.dataset, data_dir=str(Path(data_dir).expanduser().resolve()) if data_dir else None)
     return config
 

@@ -145,7 +145,8 @@ _COUNT: Rule = (lambda v: type(v) is int and 0 <= v < 2 ** 63, "an integer >= 0"
 _AMOUNT: Rule = (lambda v: type(v) in (int, float) and 0 <= v <= _FLOAT_MAX, "a finite number >= 0")
 _REAL: Rule = (lambda v: type(v) in (int, float) and abs(v) <= _FLOAT_MAX, "a finite number")
 _REAL_OR_NONE: Rule = (lambda v: v is None or _REAL[0](v), "a finite number or null")
-_RECORD: Rule = (lambda v: isinstance(v, dict) and all(k in v for k in RECORD_KEYS), f"a dict of {', '.join(RECORD_KEYS)}")
+_RECORD: Rule = (lambda v: isinstance(v, dict) and all(k in v for k in RECORD_KEYS),
+                 f"a dict of {', '.join(RECORD_KEYS)}")
 _POSITIVE: Rule = (lambda v: type(v) in (int, float) and 0 < v <= _FLOAT_MAX, "a finite number > 0")
 _TEXT: Rule = (lambda v: isinstance(v, str), "a string")
 _TEXT_OR_NONE: Rule = (lambda v: v is None or isinstance(v, str), "a string or null")

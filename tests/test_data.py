@@ -334,9 +334,10 @@ def test_normalisation_matches_formula():
 
 def test_channel_stats():
     x = np.random.default_rng(0).integers(0, 256, size=(9, 3, 4, 5)).astype(np.uint8)
-    mean, std = channel_stats(x, chunk=4)
-    np.testing.assert_allclose(mean, (x / 255.0).mean(axis=(0, 2, 3)), rtol=1e-12)
-    np.testing.assert_allclose(std, (x / 255.0).std(axis=(0, 2, 3)), rtol=1e-9)
+    for blocks in ({"chunk": 4}, {"chunk_bytes": 8 * 60 * 2}):            # 4 images, or 2 images of 60 values
+        mean, std = channel_stats(x, **blocks)
+        np.testing.assert_allclose(mean, (x / 255.0).mean(axis=(0, 2, 3)), rtol=1e-12)
+        np.testing.assert_allclose(std, (x / 255.0).std(axis=(0, 2, 3)), rtol=1e-9)
     assert channel_stats(np.zeros((2, 1, 3, 3), np.uint8))[1] == (1.0,)    # a constant channel keeps std 1
 
 

@@ -145,7 +145,8 @@ EDITS = {
                        "optimizer: state.0.weight must hold ['exp_avg', 'exp_avg_sq', 'step'] after 2 steps"),
     "other betas": (lambda s: s["optimizer"]["hyperparams"].update(betas=(0.5, 0.5)),
                     "optimizer: hyperparams {'betas': (0.5, 0.5)"),
-    "missing weight": (lambda s: s["model"].pop("0.weight"), "model: Sequential().load_state_dict: missing keys ['0.weight']"),
+    "missing weight": (lambda s: s["model"].pop("0.weight"),
+                       "model: Sequential().load_state_dict: missing keys ['0.weight']"),
     "foreign rng": (lambda s: s["rng"].update(minicnn={"bit_generator": "MT19937"}),
                     "rng.minicnn: state must be for a PCG64 RNG"),
 }

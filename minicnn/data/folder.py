@@ -34,7 +34,7 @@ def load_image(path: str | Path, image_size: int | tuple[int, int], channels: in
     h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
     path = Path(path)
     if not path.is_file():
-        raise DatasetNotFound(f"image file {path} does not exist")
+        raise DatasetNotFound(f"image file {path} does not exist (or is not a regular file)")
     try:
         with Image.open(path) as img:
             img = img.convert("L" if channels == 1 else "RGB")

@@ -70,12 +70,18 @@ def check_memory(nbytes: int, what: str, remedy: str) -> None:
                            f"{limit / 2 ** 30:,.1f} GiB this machine has; {remedy}")
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of uint8 images (N, C, H, W), in units of 1/255."""
+def channel_stats(images: np.ndarray, chunk: int = 4096, chunk_bytes: int = 1 << 27
+                  ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation of uint8 images (N, C, H, W), in units of 1/255.
+
+    Sums run over float64 blocks of at most ``chunk`` images and ``chunk_bytes`` bytes, so large
+    images never need 8 bytes per pixel of the whole set at once.
+    """
     c = images.shape[1]
     total, total_sq = np.zeros(c), np.zeros(c)
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].astype(np.float64) / 255.0
+    step = max(1, min(chunk, chunk_bytes // (8 * max(1, int(np.prod(images.shape[1:]))))))
+    for start in range(0, len(images), step):
+        block = images[start:start + step].astype(np.float64) / 255.0
         total += block.sum(axis=(0, 2, 3))
         total_sq += np.square(block).sum(axis=(0, 2, 3))
     count = max(1, images.shape[0] * images.shape[2] * images.shape[3])
