@@ -49,6 +49,17 @@ def finite_float(value: Any, name: str, where: str) -> float:
     return v
 
 
+def unit_interval(value: Any, name: str, where: str, include_one: bool = False) -> float:
+    """``value`` as a float in [0, 1] (or [0, 1) unless ``include_one``); TypeError for a non-number
+    (a bool too), ValueError outside the interval. For probabilities: dropout's p, label smoothing."""
+    if isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r}")
+    v = finite_float(value, name, where)
+    if not (0.0 <= v <= 1.0 if include_one else 0.0 <= v < 1.0):
+        raise ValueError(f"{where}: {name} must be in [0, {'1]' if include_one else '1)'}, got {value!r}")
+    return v
+
+
 FLOAT_DTYPES = ("float32", "float64")
 """The dtypes every op takes, on every backend (the CPU kernels are compiled for these two)."""
 
@@ -59,7 +70,8 @@ def require_float(x: Any, where: Where) -> None:
     if dtype is None or getattr(x, "ndim", None) is None:
         raise TypeError(f"{label(where)}: expected an array, got {type(x).__name__}")
     if dtype.name not in FLOAT_DTYPES:
-        raise TypeError(f"{label(where)}: supported dtypes are float32 and float64, got {dtype}")
+        raise TypeError(f"{label(where)}: expected a floating-point input (supported dtypes: float32 and float64), "
+                        f"got dtype {dtype}")
 
 
 def check_dout(dout: Any, out: Any, where: Where) -> None:

@@ -280,9 +280,9 @@ ALL_LAYERS = [nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.Hardsigmoid, nn.Hardswish, nn.
 def test_layers_reject_non_float_input(make):
     layer = make()
     for dtype in (np.int64, np.float16):
-        with pytest.raises(TypeError, match="supported dtypes are float32 and float64") as info:
+        with pytest.raises(TypeError, match="supported dtypes: float32 and float64") as info:
             layer(np.zeros((2, 3), dtype))
-        assert str(info.value).startswith(getattr(layer, "op", "prelu") + ":")
+        assert str(info.value).startswith(f"{layer._name()}: {getattr(layer, 'op', 'prelu')}:")
     with pytest.raises(TypeError, match="expected an array"):
         layer([1.0, 2.0])
 

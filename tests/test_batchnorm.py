@@ -146,7 +146,7 @@ def test_batchnorm_defaults_and_dtypes():
     (nn.BatchNorm2d(3), np.zeros((2, 3, 4), np.float32), ValueError, "4-D"),
     (nn.BatchNorm2d(3), np.zeros((2, 4, 2, 2), np.float32), ValueError, "3 channels"),
     (nn.BatchNorm1d(3), np.zeros((2, 3, 2, 2), np.float32), ValueError, "2-D or 3-D"),
-    (nn.BatchNorm1d(3), np.zeros((4, 5), np.float32), ValueError, "3 features"),
+    (nn.BatchNorm1d(3), np.zeros((4, 5), np.float32), ValueError, "3 channels"),
     (nn.BatchNorm1d(3), np.zeros((4, 3), np.int32), TypeError, "floating"),
     (nn.BatchNorm1d(3), np.zeros((1, 3), np.float32), ValueError, "more than 1 value per channel"),
     (nn.BatchNorm2d(3), np.zeros((1, 3, 1, 1), np.float32), ValueError, "more than 1 value per channel"),
@@ -181,7 +181,7 @@ def test_batch_norm_functional_errors():
         F.batch_norm_forward(x, np.ones(2), np.zeros(2), None, None, True)
     with pytest.raises(ValueError, match="running_mean and running_var"):
         F.batch_norm_forward(x, np.ones(2), np.zeros(2), None, None, False)
-    with pytest.raises(ValueError, match="2 channels"):
+    with pytest.raises(ValueError, match=r"expected 3 channels \(axis 1\).*input of shape \(3, 2\)"):
         F.batch_norm_forward(np.zeros((3, 2)), np.ones(3), np.zeros(3), None, None, True)
 
 

@@ -112,7 +112,7 @@ def test_dropout_rejects_bad_input_and_masks():
     layer = nn.Dropout(0.5)
     with pytest.raises(TypeError, match=r"Dropout\(p=0.5\).*floating"):
         layer(np.ones((2, 2), np.int64))
-    with pytest.raises(ValueError, match=r"Dropout\(p=0.5\): mask has shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"Dropout\(p=0.5\): dropout: mask has shape \(2, 3\)"):
         layer(np.ones((2, 2), np.float32), np.ones((2, 3), bool))
     with pytest.raises(ValueError, match="mask has shape"):
         F.dropout_forward(np.ones((2, 2)), 0.5, mask=np.ones(4, bool))

@@ -180,7 +180,7 @@ def test_backward_before_forward_is_a_clear_error(make):
 
 @pytest.mark.parametrize("make, name", [(nn.Softmax, "Softmax"), (nn.LogSoftmax, "LogSoftmax")])
 def test_softmax_layers_reject_bad_input(make, name):
-    with pytest.raises(TypeError, match=f"^{name}\\(dim=1\\): expected a floating-point input"):
+    with pytest.raises(TypeError, match=f"^{name}\\(dim=1\\): .*expected a floating-point input"):
         make()(np.zeros((2, 3), np.int32))
     with pytest.raises(ValueError, match=f"^{name}\\(dim=2\\).*dim 2 is out of range for a 2-D input"):
         make(2)(np.zeros((2, 3)))

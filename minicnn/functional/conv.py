@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple
 
 from .. import backend
-from ..checks import Pair, Where, is_positive_int, label, pair, require_float, require_ndim
+from ..checks import Pair, Where, check_dout, is_positive_int, label, pair, require_float, require_ndim
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size",
            "conv_hyperparameters", "conv_output_hw"]
@@ -123,6 +123,7 @@ def conv_output_hw(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding
 
 class Conv2dCache(NamedTuple):
     x: Any                        # (N, C_in, H, W) the input
+    out_shape: tuple[int, ...]    # (N, C_out, H_out, W_out), to check dout against
     w: Any                        # (C_out, C_in/G, k_h, k_w)
     has_bias: bool
     stride: Pair
@@ -148,6 +149,9 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
     require_float(w, "conv2d weight")
     require_ndim(x, (4,), "conv2d", "(N, C, H, W)")
     require_ndim(w, (4,), "conv2d weight", "(C_out, C_in/groups, k_h, k_w)")
+    if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
+        raise TypeError(f"conv2d: input, weight and bias must have one dtype, got {x.dtype}, {w.dtype}"
+                        f"{'' if b is None else ', ' + str(b.dtype)}")
     (kh, kw), stride, padding, dilation = conv_hyperparameters(tuple(w.shape[2:]), stride, padding, dilation,
                                                                "conv2d")
     n, c_in = x.shape[:2]
@@ -156,15 +160,15 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
         raise ValueError(f"conv2d: groups={groups!r} must be an int >= 1 dividing the weight's {c_out} "
                          "output channels")
     if c_in != c_g * groups:
-        raise ValueError(f"conv2d: input has {c_in} channels, weight expects {c_g * groups} "
-                         f"({c_g} per group x {groups} groups)")
+        raise ValueError(f"conv2d: expected {c_g * groups} channels (axis 1) for a weight of {c_g} per group x "
+                         f"{groups} groups, got input of shape {tuple(x.shape)}")
     if b is not None and tuple(b.shape) != (c_out,):
         raise ValueError(f"conv2d: bias must have shape ({c_out},), got {tuple(b.shape)}")
     ho, wo = conv_output_hw(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
     xp, kernels = backend.xp(), backend.kernels()
     k, l = c_g * kh * kw, ho * wo
     w_g = w.reshape(groups, c_out // groups, k)
-    y = xp.empty((n, c_out, l), dtype=xp.result_type(x, w))
+    y = xp.empty((n, c_out, l), dtype=x.dtype)
     for chunk in _batch_chunks(n, c_in * kh * kw * l * x.itemsize):
         cols = kernels.im2col(x[chunk], kh, kw, stride, padding, dilation)           # (m, C_in K', L)
         m = cols.shape[0]
@@ -174,13 +178,14 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
         else:
             xp.add(y_t.transpose(1, 0, 2), b.reshape(1, c_out, 1), out=y[chunk])
     return (y.reshape(n, c_out, ho, wo),
-            Conv2dCache(x, w, b is not None, stride, padding, dilation, groups))
+            Conv2dCache(x, (n, c_out, ho, wo), w, b is not None, stride, padding, dilation, groups))
 
 
 def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
     """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias."""
+    check_dout(dout, (cache.out_shape, cache.x.dtype), "conv2d")
     xp, kernels = backend.xp(), backend.kernels()
-    x, w, has_bias, stride, padding, dilation, groups = cache
+    x, _, w, has_bias, stride, padding, dilation, groups = cache
     n, c_in, h, wd = x.shape
     c_out, c_g, kh, kw = w.shape
     k, l = c_g * kh * kw, dout.shape[2] * dout.shape[3]

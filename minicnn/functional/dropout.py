@@ -35,32 +35,23 @@ import numpy as np
 
 from .. import backend
 from ..random import generator
-from ..checks import finite_float, require_float
+from ..checks import check_dout, require_float, unit_interval
 
 __all__ = ["dropout_forward", "dropout_backward", "DropoutCache"]
 
 
-def check_p(p: Any, where: str) -> float:
-    """``p`` as a float in [0, 1); TypeError for a non-number, ValueError outside the interval."""
-    if isinstance(p, bool):
-        raise TypeError(f"{where}: p must be a number, got {p!r}")
-    value = finite_float(p, "p", where)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{where}: p must be a probability in [0, 1), got {p!r}")
-    return value
-
-
 class DropoutCache(NamedTuple):
-    scaled_mask: Any    # m / (1 - p), x's shape and dtype; None when the forward was the identity
+    scaled_mask: Any                     # m / (1 - p), x's shape and dtype; None when the forward was the identity
+    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
 
 
 def dropout_forward(x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None,
                     mask: Any = None) -> tuple[Any, DropoutCache]:
     """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) (or the given ``mask``); identity in eval or p == 0."""
     require_float(x, "dropout")
-    p = check_p(p, "dropout")
+    p = unit_interval(p, "p", "dropout")
     if not training or p == 0.0:
-        return x, DropoutCache(None)
+        return x, DropoutCache(None, (tuple(x.shape), x.dtype))
     if mask is None:
         keep = (rng if rng is not None else generator()).random(tuple(x.shape)) < 1.0 - p
     else:
@@ -68,11 +59,12 @@ def dropout_forward(x: Any, p: float = 0.5, training: bool = True, rng: np.rando
         if tuple(keep.shape) != tuple(x.shape):
             raise ValueError(f"dropout: mask has shape {tuple(keep.shape)}, input has shape {tuple(x.shape)}")
     scaled = backend.asarray(keep, dtype=x.dtype) / (1.0 - p)
-    return x * scaled, DropoutCache(scaled)
+    return x * scaled, DropoutCache(scaled, (tuple(x.shape), x.dtype))
 
 
 def dropout_backward(dout: Any, cache: DropoutCache) -> Any:
     """dx = dout * m / (1 - p) with the forward's mask; dout itself (unchanged) for the identity."""
+    check_dout(dout, cache.out, "dropout")
     if cache.scaled_mask is None:
         return dout
     return dout * cache.scaled_mask

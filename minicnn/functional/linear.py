@@ -2,10 +2,11 @@ r"""Fully connected layer (linear) and flatten, and their backward.
 
 Linear
 ------
-x : (N, F_in)       input rows
+x : (N, F_in)       input rows (any leading axes, (N, *, F_in), are rows too: each row is
+                    transformed alike, so below N stands for all of them)
 w : (F_out, F_in)   weight (PyTorch's layout: one row per output feature)
 b : (F_out,)        bias
-y : (N, F_out)
+y : (N, F_out)      ((N, *, F_out))
 
 Forward::
 
@@ -22,8 +23,8 @@ Cache: x (for dw) and w (for dx); no copies are made.
 
 Flatten
 -------
-Merges every axis from ``start_dim`` on into one, in row-major order; for NCHW
-input and start_dim 1::
+Merges the axes ``start_dim`` to ``end_dim`` (both included) into one, in row-major
+order; for NCHW input, start_dim 1 and end_dim -1::
 
     y[n, c H W + h W + w] = x[n, c, h, w]        (N, C H W)
 
@@ -40,24 +41,28 @@ import math
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..checks import normalize_dim, require_float
+from ..checks import check_dout, normalize_dim, require_float
 
 __all__ = ["linear_forward", "linear_backward", "LinearCache", "flatten_forward", "flatten_backward", "FlattenCache"]
 
 
 class LinearCache(NamedTuple):
-    x: Any          # (N, F_in)
+    x: Any          # (N, *, F_in)
     w: Any          # (F_out, F_in)
     has_bias: bool
 
 
 def linear_forward(x: Any, w: Any, b: Any = None) -> tuple[Any, LinearCache]:
-    """y = x w^T + b for x (N, F_in), w (F_out, F_in), b (F_out,) or None, as ``torch.nn.functional.linear``."""
+    """y = x w^T + b for x (N, *, F_in), w (F_out, F_in), b (F_out,) or None, as ``torch.nn.functional.linear``."""
     require_float(x, "linear")
-    require_float(w, "linear weight")
-    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1]:
-        raise ValueError(f"linear: expected x (N, F_in) and w (F_out, F_in) with the same F_in, got x "
-                         f"{tuple(x.shape)} and w {tuple(w.shape)}")
+    if getattr(w, "dtype", None) != x.dtype or (b is not None and getattr(b, "dtype", None) != x.dtype):
+        raise TypeError(f"linear: input, weight and bias must have one dtype, got {x.dtype}, "
+                        f"{getattr(w, 'dtype', type(w).__name__)}{'' if b is None else ', ' + str(b.dtype)}")
+    if w.ndim != 2:
+        raise ValueError(f"linear: expected a 2-D weight (F_out, F_in), got shape {tuple(w.shape)}")
+    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: expected {w.shape[1]} features (the last axis) for weight {tuple(w.shape)}, got "
+                         f"input of shape {tuple(x.shape)}")
     if b is not None and tuple(b.shape) != (w.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.shape[0]},), got {tuple(b.shape)}")
     y = backend.xp().matmul(x, w.T)
@@ -67,27 +72,36 @@ def linear_forward(x: Any, w: Any, b: Any = None) -> tuple[Any, LinearCache]:
 
 
 def linear_backward(dout: Any, cache: LinearCache) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) of :func:`linear_forward`: dy w, dy^T x, dy summed over the batch (None without bias)."""
-    xp = backend.xp()
+    """(dx, dw, db) of :func:`linear_forward`: dy w, dy^T x, dy summed over the rows (None without bias)."""
     x, w, has_bias = cache
+    check_dout(dout, (x.shape[:-1] + (w.shape[0],), x.dtype), "linear")
+    xp = backend.xp()
+    rows, dy_rows = x.reshape(-1, x.shape[-1]), dout.reshape(-1, w.shape[0])
     dx = xp.matmul(dout, w)
-    dw = xp.matmul(dout.T, x)
-    db = dout.sum(axis=0) if has_bias else None
+    dw = xp.matmul(dy_rows.T, rows)
+    db = dy_rows.sum(axis=0) if has_bias else None
     return dx, dw, db
 
 
 class FlattenCache(NamedTuple):
     x_shape: tuple[int, ...]
+    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
 
 
-def flatten_forward(x: Any, start_dim: int = 1) -> tuple[Any, FlattenCache]:
-    """x with the axes from ``start_dim`` (negative counts from the end) merged into one, as
-    ``torch.flatten(x, start_dim)``; a view where the memory layout allows."""
-    start = normalize_dim(start_dim, x.ndim, "flatten", "start_dim")
+def flatten_forward(x: Any, start_dim: int = 1, end_dim: int = -1) -> tuple[Any, FlattenCache]:
+    """x with the axes ``start_dim`` to ``end_dim`` (negative counts from the end) merged into one, as
+    ``torch.flatten(x, start_dim, end_dim)``; a view where the memory layout allows."""
+    require_float(x, "flatten")
     shape = tuple(x.shape)
-    return x.reshape(*shape[:start], math.prod(shape[start:])), FlattenCache(shape)
+    start = normalize_dim(start_dim, max(x.ndim, 1), "flatten", "start_dim")
+    end = normalize_dim(end_dim, max(x.ndim, 1), "flatten", "end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {x.ndim}-D input")
+    y = x.reshape(*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+    return y, FlattenCache(shape, (tuple(y.shape), y.dtype))
 
 
 def flatten_backward(dout: Any, cache: FlattenCache) -> Any:
     """dx of :func:`flatten_forward`: dout reshaped back to the input's shape."""
+    check_dout(dout, cache.out, "flatten")
     return dout.reshape(cache.x_shape)

@@ -59,7 +59,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..checks import require_float
+from ..checks import check_dout, require_float
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "BatchNormCache"]
 
@@ -93,8 +93,8 @@ def batch_norm_forward(x: Any, gamma: Any, beta: Any, running_mean: Any, running
     x3 = _as_ncl(x)
     n, c, l = x3.shape
     if gamma.shape != (c,) or beta.shape != (c,):
-        raise ValueError(f"batch_norm: input has {c} channels, weight and bias have shapes "
-                         f"{tuple(gamma.shape)} and {tuple(beta.shape)}")
+        raise ValueError(f"batch_norm: expected {gamma.shape[0]} channels (axis 1), as weight {tuple(gamma.shape)} and "
+                         f"bias {tuple(beta.shape)}, got input of shape {tuple(x.shape)}")
     xp = backend.xp()
     if training:
         m = n * l
@@ -118,6 +118,7 @@ def batch_norm_forward(x: Any, gamma: Any, beta: Any, running_mean: Any, running
 def batch_norm_backward(dout: Any, cache: BatchNormCache) -> tuple[Any, Any, Any]:
     """(dx, dgamma, dbeta) of :func:`batch_norm_forward`, in the mode the forward ran in."""
     x3, mean, inv_std, gamma, x_shape, training = cache
+    check_dout(dout, (x_shape, x3.dtype), "batch_norm")
     dy3 = dout.reshape(x3.shape)
     if training:
         dx3, dgamma, dbeta = backend.kernels().batch_norm_backward(dy3, x3, mean, inv_std, gamma)

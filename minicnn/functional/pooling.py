@@ -76,7 +76,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ..checks import Pair, pair, require_float, require_ndim
+from ..checks import Pair, check_dout, pair, require_float, require_ndim
 from .conv import conv_output_hw, conv_output_size
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",
@@ -118,6 +118,7 @@ def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, paddin
 class MaxPool2dCache(NamedTuple):
     argmax: Any                          # int64 (N, C, H_out, W_out): h*W + w of each window's first maximum
     x_shape: tuple[int, int, int, int]
+    dtype: Any                           # of x and y
 
 
 def max_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None,
@@ -125,16 +126,18 @@ def max_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | Non
     """y = the maximum of each window of x padded with -inf, as ``torch.nn.functional.max_pool2d``."""
     kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "max_pool2d")
     y, argmax = backend.kernels().max_pool2d(x, kernel, stride, padding)
-    return y, MaxPool2dCache(argmax, tuple(x.shape))
+    return y, MaxPool2dCache(argmax, tuple(x.shape), x.dtype)
 
 
 def max_pool2d_backward(dout: Any, cache: MaxPool2dCache) -> Any:
     """dx of :func:`max_pool2d_forward`: each dout goes to its window's first maximum; overlaps add."""
+    check_dout(dout, (cache.argmax.shape, cache.dtype), "max_pool2d")
     return backend.kernels().max_pool2d_backward(dout, cache.argmax, cache.x_shape)
 
 
 class AvgPool2dCache(NamedTuple):
     x_shape: tuple[int, int, int, int]
+    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
     kernel: Pair
     stride: Pair
     padding: Pair
@@ -145,17 +148,19 @@ def avg_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | Non
     """y = the mean of each zero-padded window (padding counts), as ``torch.nn.functional.avg_pool2d``."""
     kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "avg_pool2d")
     y = backend.kernels().avg_pool2d(x, kernel, stride, padding)
-    return y, AvgPool2dCache(tuple(x.shape), kernel, stride, padding)
+    return y, AvgPool2dCache(tuple(x.shape), (tuple(y.shape), y.dtype), kernel, stride, padding)
 
 
 def avg_pool2d_backward(dout: Any, cache: AvgPool2dCache) -> Any:
     """dx of :func:`avg_pool2d_forward`: dout / (k_h k_w) spread over each window; overlaps add."""
+    check_dout(dout, cache.out, "avg_pool2d")
     return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, cache.kernel, cache.stride, cache.padding)
 
 
 class AdaptiveAvgPool2dCache(NamedTuple):
     x_shape: tuple[int, int, int, int]
     output_size: Pair
+    dtype: Any
 
 
 def adaptive_output_size(output_size: int | Pair, where: str) -> Pair:
@@ -189,7 +194,7 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
     require_float(x, "adaptive_avg_pool2d")
     require_ndim(x, (4,), "adaptive_avg_pool2d", "(N, C, H, W)")
     size = adaptive_output_size(output_size, "adaptive_avg_pool2d")
-    cache = AdaptiveAvgPool2dCache(tuple(x.shape), size)
+    cache = AdaptiveAvgPool2dCache(tuple(x.shape), size, x.dtype)
     kernel = _uniform_kernel(cache.x_shape, size)
     if kernel is not None:
         return backend.kernels().avg_pool2d(x, kernel, kernel, (0, 0)), cache
@@ -201,6 +206,7 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
 
 def adaptive_avg_pool2d_backward(dout: Any, cache: AdaptiveAvgPool2dCache) -> Any:
     """dx of :func:`adaptive_avg_pool2d_forward`: ``P^T dy Q`` (each dy spread evenly over its bin)."""
+    check_dout(dout, (cache.x_shape[:2] + cache.output_size, cache.dtype), "adaptive_avg_pool2d")
     kernel = _uniform_kernel(cache.x_shape, cache.output_size)
     if kernel is not None:
         return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, kernel, kernel, (0, 0))

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..checks import require_float
+from ..checks import check_dout, require_float
 
 __all__ = ["add_forward", "add_backward", "AddCache"]
 
 
 class AddCache(NamedTuple):
-    shape: tuple[int, ...]
+    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
 
 
 def add_forward(a: Any, b: Any) -> tuple[Any, AddCache]:
@@ -44,11 +44,10 @@ def add_forward(a: Any, b: Any) -> tuple[Any, AddCache]:
         raise ValueError(f"add: the two inputs must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.dtype != b.dtype:
         raise TypeError(f"add: the two inputs must have the same dtype, got {a.dtype} and {b.dtype}")
-    return a + b, AddCache(tuple(a.shape))
+    return a + b, AddCache((tuple(a.shape), a.dtype))
 
 
 def add_backward(dout: Any, cache: AddCache) -> tuple[Any, Any]:
     """(da, db) of :func:`add_forward`: both are dout."""
-    if tuple(dout.shape) != cache.shape:
-        raise ValueError(f"add_backward: dout has shape {tuple(dout.shape)}, the output had {cache.shape}")
+    check_dout(dout, cache.out, "add")
     return dout, dout

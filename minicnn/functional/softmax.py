@@ -53,7 +53,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..checks import finite_float, normalize_dim, require_float
+from ..checks import check_dout, finite_float, normalize_dim, require_float, unit_interval
 
 __all__ = ["softmax_forward", "softmax_backward", "SoftmaxCache",
            "log_softmax_forward", "log_softmax_backward", "LogSoftmaxCache",
@@ -83,14 +83,6 @@ def check_cross_entropy_inputs(logits: Any, targets: Any, where: str) -> None:
         raise ValueError(f"{where}: target {bad} is out of range for {k} classes (expected 0 <= target < {k})")
 
 
-def check_label_smoothing(value: Any, where: str) -> float:
-    """``value`` as a float in [0, 1]; TypeError for a non-number, ValueError outside the interval."""
-    eps = finite_float(value, "label_smoothing", where)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {value!r}")
-    return eps
-
-
 class SoftmaxCache(NamedTuple):
     y: Any          # the output p, x's shape
     axis: int
@@ -106,6 +98,7 @@ def softmax_forward(x: Any, dim: int = 1) -> tuple[Any, SoftmaxCache]:
 
 def softmax_backward(dout: Any, cache: SoftmaxCache) -> Any:
     """dx = y * (dout - sum(dout * y, dim))."""
+    check_dout(dout, cache.y, "softmax")
     return backend.kernels().softmax_backward(dout, cache.y, cache.axis)
 
 
@@ -124,6 +117,7 @@ def log_softmax_forward(x: Any, dim: int = 1) -> tuple[Any, LogSoftmaxCache]:
 
 def log_softmax_backward(dout: Any, cache: LogSoftmaxCache) -> Any:
     """dx = dout - exp(y) * sum(dout, dim)."""
+    check_dout(dout, cache.y, "log_softmax")
     return backend.kernels().log_softmax_backward(dout, cache.y, cache.axis)
 
 
@@ -139,7 +133,7 @@ def cross_entropy_forward(logits: Any, targets: Any, label_smoothing: float = 0.
 
     Returns the loss as a 0-d array of the logits' dtype, and the cache.
     """
-    eps = check_label_smoothing(label_smoothing, "cross_entropy")
+    eps = unit_interval(label_smoothing, "label_smoothing", "cross_entropy", include_one=True)
     if hasattr(targets, "dtype"):
         targets = backend.asarray(targets)
     check_cross_entropy_inputs(logits, targets, "cross_entropy")
@@ -149,5 +143,9 @@ def cross_entropy_forward(logits: Any, targets: Any, label_smoothing: float = 0.
 
 def cross_entropy_backward(dout: Any, cache: CrossEntropyCache) -> tuple[Any, None]:
     """(dlogits, None): dlogits = dout (softmax(z) - q) / N; targets get no gradient."""
+    if not hasattr(dout, "dtype"):
+        dout = finite_float(dout, "dout", "cross_entropy backward")
+    else:
+        check_dout(dout, ((), cache.log_probs.dtype), "cross_entropy")
     g = backend.kernels().softmax_cross_entropy_backward(cache.log_probs, cache.targets, cache.label_smoothing)
     return g * backend.xp().asarray(dout, dtype=g.dtype), None

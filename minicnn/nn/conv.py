@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..functional import conv as Fc
+from .. import functional as F
 from ..checks import is_positive_int
 from .init import default_weight_and_bias
 from .module import Module, Parameter
@@ -26,7 +26,7 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: groups={groups!r} must be an int >= 1 dividing in_channels={in_channels} "
                              f"and out_channels={out_channels}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size, self.stride, self.padding, self.dilation = Fc.conv_hyperparameters(
+        self.kernel_size, self.stride, self.padding, self.dilation = F.conv_hyperparameters(
             kernel_size, stride, padding, dilation, "Conv2d")
         xp = backend.xp()
         self.weight = Parameter(xp.zeros((out_channels, in_channels // groups, *self.kernel_size), dtype="float32"))
@@ -49,20 +49,17 @@ class Conv2d(Module):
         """(C_out, H_out, W_out) for an input of shape (C_in, H, W)."""
         _, h, w = input_shape
         return (self.out_channels,
-                *(Fc.conv_output_size(s, k, st, p, d) for s, k, st, p, d in
+                *(F.conv_output_size(s, k, st, p, d) for s, k, st, p, d in
                   zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation)))
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x, (4,), self.in_channels)
-        Fc.conv_output_hw(x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
-                          lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
         b = self.bias.data if self.bias is not None else None
-        y, cache = Fc.conv2d_forward(x, self.weight.data, b, self.stride, self.padding, self.dilation, self.groups)
+        y, cache = F.conv2d_forward(x, self.weight.data, b, self.stride, self.padding, self.dilation, self.groups)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dw, db = Fc.conv2d_backward(dy, self._take())
+        dx, dw, db = F.conv2d_backward(dy, self._take())
         self._accumulate(self.weight, dw)
         self._accumulate(self.bias, db)
         return dx

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional import dropout as Fd
+from .. import functional as F
+from ..checks import unit_interval
 from .module import Module
 
 __all__ = ["Dropout"]
@@ -20,22 +21,18 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        self.p = Fd.check_p(p, "Dropout")
+        self.p = unit_interval(p, "p", "Dropout")
         self.next_mask: Any = None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
     def forward(self, x: Any, mask: Any = None) -> Any:
-        self._check_input(x)
         if mask is None and self.training:
             mask, self.next_mask = self.next_mask, None
-        if mask is not None and tuple(mask.shape) != tuple(x.shape):
-            raise ValueError(f"{self._name()}: mask has shape {tuple(mask.shape)}, "
-                             f"input has shape {tuple(x.shape)}")
-        y, cache = Fd.dropout_forward(x, self.p, self.training, mask=mask)
+        y, cache = F.dropout_forward(x, self.p, self.training, mask=mask)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return Fd.dropout_backward(dy, self._take())
+        return F.dropout_backward(dy, self._take())

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..functional import linear as Fl
-from ..checks import int_dim, is_positive_int, normalize_dim
+from .. import functional as F
+from ..checks import int_dim, is_positive_int
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 
@@ -13,7 +13,7 @@ __all__ = ["Linear", "Flatten"]
 
 
 class Linear(Module):
-    """y = x W^T + b for x (N, in_features), weight (out_features, in_features), as PyTorch's."""
+    """y = x W^T + b for x (N, *, in_features), weight (out_features, in_features), as PyTorch's."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
@@ -30,36 +30,33 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x, (2,), self.in_features, "features")
         b = self.bias.data if self.bias is not None else None
-        y, cache = Fl.linear_forward(x, self.weight.data, b)
+        y, cache = F.linear_forward(x, self.weight.data, b)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dw, db = Fl.linear_backward(dy, self._take())
+        dx, dw, db = F.linear_backward(dy, self._take())
         self._accumulate(self.weight, dw)
         self._accumulate(self.bias, db)
         return dx
 
 
 class Flatten(Module):
-    """Merge every axis from ``start_dim`` on into one: (N, C, H, W) -> (N, C H W) by default, as PyTorch's."""
+    """Merge the axes ``start_dim`` to ``end_dim`` into one: (N, C, H, W) -> (N, C H W) by default, as PyTorch's."""
 
-    def __init__(self, start_dim: int = 1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = int_dim(start_dim, "Flatten", "start_dim")
+        self.end_dim = int_dim(end_dim, "Flatten", "end_dim")
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x)
-        normalize_dim(self.start_dim, x.ndim, lambda: f"{self._name()} with input of shape {tuple(x.shape)}",
-                      "start_dim")
-        y, cache = Fl.flatten_forward(x, self.start_dim)
+        y, cache = F.flatten_forward(x, self.start_dim, self.end_dim)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return Fl.flatten_backward(dy, self._take())
+        return F.flatten_backward(dy, self._take())

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..functional import softmax as Fs
+from .. import functional as F
+from ..checks import unit_interval
 from .module import Module
 
 __all__ = ["CrossEntropyLoss"]
@@ -22,18 +23,17 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
-        self.label_smoothing = Fs.check_label_smoothing(label_smoothing, "CrossEntropyLoss")
+        self.label_smoothing = unit_interval(label_smoothing, "label_smoothing", "CrossEntropyLoss", include_one=True)
 
     def extra_repr(self) -> str:
         return f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
 
     def forward(self, logits: Any, targets: Any) -> float:
-        Fs.check_cross_entropy_inputs(logits, targets, self._name())
-        loss, cache = Fs.cross_entropy_forward(logits, targets, self.label_smoothing)
+        loss, cache = F.cross_entropy_forward(logits, targets, self.label_smoothing)
         self._save(cache)
         return float(backend.to_numpy(loss))
 
     def backward(self, dloss: Any = 1.0) -> Any:
         """dlogits (N, K) of ``dloss * loss``; each forward allows one backward."""
-        dlogits, _ = Fs.cross_entropy_backward(dloss, self._take())
+        dlogits, _ = F.cross_entropy_backward(dloss, self._take())
         return dlogits

@@ -102,7 +102,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        """``forward``; a layer without children puts its own name in front of the TypeError or
+        ValueError its functional op raised for bad input (the op checks, the layer names itself)."""
+        try:
+            return self.forward(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            if self._modules or type(exc) not in (TypeError, ValueError) or str(exc).startswith(self._name()):
+                raise
+            raise type(exc)(f"{self._name()}: {exc}") from exc
 
     def _save(self, cache: Any) -> None:
         object.__setattr__(self, "_cache", cache)
@@ -247,16 +254,11 @@ class Module:
         lines = [f"  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
-    def _check_input(self, x: Any, ndims: tuple[int, ...] | None = None, size: int | None = None,
-                     what: str = "channels") -> None:
-        """Raise TypeError/ValueError naming this layer unless ``x`` is a float array with
-        one of ``ndims`` dimensions (any, when None) and ``size`` entries along axis 1 (when given)."""
+    def _check_input(self, x: Any, ndims: tuple[int, ...]) -> None:
+        """TypeError/ValueError naming this layer unless ``x`` is a float array with one of ``ndims``
+        dimensions (for layers that accept fewer layouts than their functional op)."""
         require_float(x, self._name)
-        if ndims is not None:
-            require_ndim(x, ndims, self._name)
-        if size is not None and x.shape[1] != size:
-            raise ValueError(f"{self._name()}: expected {size} {what} (axis 1), "
-                             f"got input of shape {tuple(x.shape)}")
+        require_ndim(x, ndims, self._name)
 
 
 class Sequential(Module):

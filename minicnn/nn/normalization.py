@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..functional import normalization as Fn
+from .. import functional as F
 from ..checks import finite_float, is_positive_int
 from .module import Module, Parameter
 
@@ -25,7 +25,6 @@ class _BatchNorm(Module):
     """
 
     _ndims: tuple[int, ...] = ()
-    _what = "channels"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
@@ -49,11 +48,8 @@ class _BatchNorm(Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x, self._ndims, self.num_features, self._what)
-        if self.training and x.size // x.shape[1] < 2:
-            raise ValueError(f"{self._name()}: expected more than 1 value per channel when training, "
-                             f"got input of shape {tuple(x.shape)}")
-        y, cache = Fn.batch_norm_forward(x, self.weight.data, self.bias.data, self.running_mean,
+        self._check_input(x, self._ndims)
+        y, cache = F.batch_norm_forward(x, self.weight.data, self.bias.data, self.running_mean,
                                          self.running_var, self.training, self.momentum, self.eps)
         if self.training:
             self.num_batches_tracked[...] += 1
@@ -61,7 +57,7 @@ class _BatchNorm(Module):
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dgamma, dbeta = Fn.batch_norm_backward(dy, self._take())
+        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._take())
         self._accumulate(self.weight, dgamma)
         self._accumulate(self.bias, dbeta)
         return dx
@@ -71,7 +67,6 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation over (N, C) or (N, C, L) input, statistics per feature C."""
 
     _ndims = (2, 3)
-    _what = "features"
 
 
 class BatchNorm2d(_BatchNorm):

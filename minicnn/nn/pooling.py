@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional import conv as Fc
-from ..functional import pooling as Fp
+from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -16,7 +15,7 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding = Fp.pool_hyperparameters(kernel_size, stride, padding,
+        self.kernel_size, self.stride, self.padding = F.pool_hyperparameters(kernel_size, stride, padding,
                                                                               type(self).__name__)
 
     def extra_repr(self) -> str:
@@ -25,39 +24,32 @@ class _Pool2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, H_out, W_out) for an input of shape (C, H, W)."""
         c, h, w = input_shape
-        return (c, *(Fp.pool_output_size(s, k, st, p) for s, k, st, p in
+        return (c, *(F.pool_output_size(s, k, st, p) for s, k, st, p in
                      zip((h, w), self.kernel_size, self.stride, self.padding)))
-
-    def _check(self, x: Any) -> None:
-        self._check_input(x, (4,))
-        Fc.conv_output_hw(x.shape, self.kernel_size, self.stride, self.padding, (1, 1),
-                          lambda: f"{self._name()} with input of shape {tuple(x.shape)}")
 
 
 class MaxPool2d(_Pool2d):
     """Max over each k_h x k_w window (padding acts as -inf; ties go to the first maximum), as PyTorch's."""
 
     def forward(self, x: Any) -> Any:
-        self._check(x)
-        y, cache = Fp.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        y, cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return Fp.max_pool2d_backward(dy, self._take())
+        return F.max_pool2d_backward(dy, self._take())
 
 
 class AvgPool2d(_Pool2d):
     """Mean over each k_h x k_w window, zero padding counted in the divisor, as PyTorch's default."""
 
     def forward(self, x: Any) -> Any:
-        self._check(x)
-        y, cache = Fp.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        y, cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return Fp.avg_pool2d_backward(dy, self._take())
+        return F.avg_pool2d_backward(dy, self._take())
 
 
 class AdaptiveAvgPool2d(Module):
@@ -65,17 +57,16 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: int | tuple[int, int]) -> None:
         super().__init__()
-        self.output_size = Fp.adaptive_output_size(output_size, "AdaptiveAvgPool2d")
+        self.output_size = F.adaptive_output_size(output_size, "AdaptiveAvgPool2d")
 
     def extra_repr(self) -> str:
         ho, wo = self.output_size
         return f"output_size={ho if ho == wo else self.output_size}"
 
     def forward(self, x: Any) -> Any:
-        self._check_input(x, (4,))
-        y, cache = Fp.adaptive_avg_pool2d_forward(x, self.output_size)
+        y, cache = F.adaptive_avg_pool2d_forward(x, self.output_size)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        return Fp.adaptive_avg_pool2d_backward(dy, self._take())
+        return F.adaptive_avg_pool2d_backward(dy, self._take())

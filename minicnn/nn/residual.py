@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional import residual as Fr
+from .. import functional as F
 from .module import Module
 
 __all__ = ["Residual"]
@@ -36,11 +36,11 @@ class Residual(Module):
                              f"{'input' if self.shortcut is None else 'shortcut output'} shape {tuple(skip.shape)} "
                              f"(input shape {tuple(x.shape)}); use a shortcut that maps the input to the body's "
                              "output shape")
-        y, cache = Fr.add_forward(out, skip)
+        y, cache = F.add_forward(out, skip)
         self._save(cache)
         return y
 
     def backward(self, dy: Any) -> Any:
-        d_out, d_skip = Fr.add_backward(dy, self._take())
+        d_out, d_skip = F.add_backward(dy, self._take())
         dx = self.body.backward(d_out)
         return dx + (d_skip if self.shortcut is None else self.shortcut.backward(d_skip))
