@@ -28,7 +28,7 @@ import numpy as np
 from . import backend, nn, optim
 from . import random as mrandom
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import DATASETS, Augment, DataLoader, channel_stats, check_memory, load_dataset, stratified_split
+from .data import DATASETS, Augment, DataLoader, channel_stats, load_dataset, stratified_split
 from .models import MODELS, build_model, last_linear
 from .schedules import SCHEDULES, learning_rate
 from .transfer import apply_init, load_torch_state

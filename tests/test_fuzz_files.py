@@ -11,12 +11,9 @@ three CLI runs.
 """
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +103,11 @@ def files(root) -> dict[str, tuple[Path, object, type, object]]:
                    "--out", str(root / "run")]) == 0
     images = write_file(root / "images.gz", idx_bytes(labelled_images(6, 0)[0]))
     tar = make_cifar_tarball(root / "cifar.tar.gz", n=2)
-    folder = root / "cifar"
-    with tarfile.open(tar) as archive:
-        archive.extractall(folder, filter="data")
-    crafted = root / "crafted" / "cifar-10-batches-py"
-    crafted.mkdir(parents=True)
-    for f in (folder / "cifar-10-batches-py").iterdir():
-        (crafted / f.name).write_bytes(f.read_bytes())
+    folder, crafted = root / "cifar", root / "crafted"
+    for batches in (folder, crafted):
+        batches.mkdir()
+        for name, seed in [(f"data_batch_{i}", i) for i in range(1, 6)] + [("test_batch", 9)]:
+            (batches / name).write_bytes(cifar_batch(2, seed))
     (crafted / "data_batch_1").write_bytes(cifar_batch(2, 1, overrides={b"filenames": _Payload(root / "marker")}))
     torch.save({"w": torch.arange(6.0), "x": _Payload(root / "marker")}, root / "crafted.pt")
     from PIL import Image
@@ -123,7 +118,7 @@ def files(root) -> dict[str, tuple[Path, object, type, object]]:
         "idx": (images, lambda p: read_idx(p, 3, (28, 28)), DatasetError, None),
         "cifar tarball": (tar, read_cifar10, DatasetError, None),
         "png": (root / "x.png", lambda p: load_image(p, (6, 5), 3), DatasetError, None),
-        "cifar batch": (folder / "cifar-10-batches-py" / "data_batch_1", lambda p: read_cifar10(p.parent),
+        "cifar batch": (folder / "data_batch_1", lambda p: read_cifar10(p.parent),
                         DatasetError, _well_formed_cifar),
         "crafted cifar batch": (crafted / "data_batch_1", lambda p: read_cifar10(p.parent), DatasetError,
                                 _well_formed_cifar),
