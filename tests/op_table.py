@@ -58,7 +58,7 @@ class State:
 class Case:
     """The arguments of one call: ``forward(*args, **kwargs)`` and ``torch_fn(*args, **kwargs)``.
 
-    ``seed`` seeds torch's generator just before the torch call (dropout draws its mask there).
+    ``seed`` seeds torch's CPU generator just before the torch call (dropout draws its mask there).
     """
 
     args: tuple
@@ -269,10 +269,10 @@ def same_shape(draw: Any, count: int = 2) -> Case:
 
 @st.composite
 def dropout_case(draw: Any) -> Case:
-    """x (1-4 dims), p in [0.05, 0.95], training, and the mask torch's dropout draws after
-    ``torch.manual_seed(seed)`` (the runner seeds torch the same way before its call)."""
+    """x (1-4 dims), p in [0.05, 0.95], training, and the mask torch's dropout draws from its CPU
+    generator seeded with ``seed`` (the runner seeds it the same way before its call)."""
     shape, p, seed = draw(cst.shapes(1, 4, 1, 6)), draw(st.floats(0.05, 0.95)), draw(cst.seeds())
-    torch.manual_seed(seed)
+    torch.default_generator.manual_seed(seed)
     mask = (TF.dropout(torch.ones(shape, dtype=torch.float64), p, True) != 0).numpy()
     return Case((Arr(randn(shape, seed)), p, True), {"mask": State(mask)}, seed)
 

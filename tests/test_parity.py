@@ -64,7 +64,7 @@ def check_against_torch(row: Row, case: Case, dtype: Any) -> None:
     forward, backward = F.OPS[row.op]
 
     targs, tkwargs, tensors = _on_torch(case)
-    torch.manual_seed(case.seed)
+    torch.default_generator.manual_seed(case.seed)        # the CPU generator only: cheap
     tout = row.torch(*targs, **tkwargs)
     dout = np.random.default_rng(case.seed + 1).standard_normal(tuple(tout.shape)).astype(dtype)
     tout.backward(torch.from_numpy(dout.copy()))
