@@ -13,17 +13,18 @@ tiles), and skip the transform's zero coefficients.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
-from . import U, Twin
-from .conv import _valid_range
+from . import _OPTIONS, U, Twin
 
-__all__ = ["gather", "scatter", "CHUNK_BYTES"]
+__all__ = ["gather", "scatter", "CHUNK_BYTES", "MIN_TILES"]
 
-CHUNK_BYTES = 1 << 22
-"""conv2d_winograd transforms at most this many bytes of tiles at once (they stay in cache for the GEMM)."""
+CHUNK_BYTES = 1 << 21
+MIN_TILES = 256
+"""conv2d_winograd transforms a chunk of images at a time: at most CHUNK_BYTES of tiles (so that they stay
+in cache between the transforms and the GEMMs), but at least MIN_TILES tiles per channel (wide GEMMs)."""
 
-_RUN = 256
+_RUN = 512
 """Tiles per loop iteration (at least; whole images): long enough for vector loops."""
 
 
@@ -32,39 +33,41 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
     """v[r a + q, c, (n T_h + t_h) T_w + t_w] = sum_{i,j} t[r, i] t[q, j] x[n, c, t_h s + o + i, t_w s + o + j]."""
     n, c, h, w = x.shape
     a, k = t.shape
+    span_h, span_w, starts = _tiling(th, tw, step, k, per_block)
+    h0, h1, w0, w1 = max(0, offset), min(h, span_h + offset), max(0, offset), min(w, span_w + offset)
     blocks = -(-n // per_block)
     for p in prange(c * blocks):
         ch, n0 = p // blocks, (p % blocks) * per_block
         n1 = min(n0 + per_block, n)
         length, q0 = (n1 - n0) * th * tw, n0 * th * tw
-        d = np.zeros((k, k, length), x.dtype)            # d[i, j, q]: the tiles' pixels
+        planes = np.zeros((n1 - n0, span_h, span_w), x.dtype)   # the pixels the tiles read; 0 in the padding
         for b in range(n0, n1):
-            for ti in range(th):
-                base = ((b - n0) * th + ti) * tw
-                for i in range(k):
-                    ih = ti * step + offset + i
-                    if 0 <= ih < h:
-                        for j in range(k):
-                            lo, hi = _valid_range(offset + j, step, w, tw)
-                            for tj in range(lo, hi):
-                                d[i, j, U(base + tj)] = x[b, ch, ih, U(tj * step + offset + j)]
-        e = np.zeros((a, k, length), x.dtype)            # e[r, j, q] = sum_i t[r, i] d[i, j, q]
+            for hh in range(h0, h1):
+                for ww in range(w0, w1):
+                    planes[b - n0, hh - offset, U(ww - offset)] = x[b, ch, hh, U(ww)]
+        flat = planes.ravel()
+        d = np.empty((k, k, length), x.dtype)                   # d[i, j, q]: pixel (i, j) of tile q
+        for i in range(k):
+            for j in range(k):
+                for q in range(length):
+                    d[i, j, U(q)] = flat[U(starts[q] + i * span_w + j)]
+        e = np.zeros((a, k, length), x.dtype)                   # e[r, j, q] = sum_i t[r, i] d[i, j, q]
         for r in range(a):
             for i in range(k):
-                coef = t[r, i]
-                if coef != 0:
+                if t[r, i] != 0:
                     for j in range(k):
                         for q in range(length):
-                            e[r, j, q] += coef * d[i, j, q]
+                            e[r, j, U(q)] += t[r, i] * d[i, j, U(q)]
+        acc = np.empty(length, x.dtype)
         for r in range(a):
             for s in range(a):
-                for q in range(length):
-                    v[r * a + s, ch, U(q0 + q)] = 0
+                acc[:] = 0
                 for j in range(k):
-                    coef = t[s, j]
-                    if coef != 0:
+                    if t[s, j] != 0:
                         for q in range(length):
-                            v[r * a + s, ch, U(q0 + q)] += coef * e[r, j, q]
+                            acc[U(q)] += t[s, j] * e[r, j, U(q)]
+                for q in range(length):
+                    v[r * a + s, ch, U(q0 + q)] = acc[U(q)]
 
 
 @Twin
@@ -72,40 +75,53 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
     """out[n, c] = sum over tiles of s v[:, c, tile] s^T (k x k), added at (t_h s + o, t_w s + o), cropped."""
     n, c, h, w = out.shape
     k, a = s.shape
+    span_h, span_w, starts = _tiling(th, tw, step, k, per_block)
+    h0, h1, w0, w1 = max(0, offset), min(h, span_h + offset), max(0, offset), min(w, span_w + offset)
     blocks = -(-n // per_block)
     for p in prange(c * blocks):
         ch, n0 = p // blocks, (p % blocks) * per_block
         n1 = min(n0 + per_block, n)
         length, q0 = (n1 - n0) * th * tw, n0 * th * tw
-        f = np.zeros((a, k, length), v.dtype)            # f[r, j, q] = sum_q' s[j, q'] v[r a + q', c, q]
+        f = np.zeros((a, k, length), v.dtype)                   # f[r, j, q] = sum_q' s[j, q'] v[r a + q', c, q]
         for r in range(a):
             for sq in range(a):
                 for j in range(k):
-                    coef = s[j, sq]
-                    if coef != 0:
+                    if s[j, sq] != 0:
                         for q in range(length):
-                            f[r, j, q] += coef * v[r * a + sq, ch, U(q0 + q)]
-        o = np.zeros((k, k, length), v.dtype)            # o[i, j, q] = sum_r s[i, r] f[r, j, q]
+                            f[r, j, U(q)] += s[j, sq] * v[r * a + sq, ch, U(q0 + q)]
+        o = np.zeros((k, k, length), v.dtype)                   # o[i, j, q] = sum_r s[i, r] f[r, j, q]
         for i in range(k):
             for r in range(a):
-                coef = s[i, r]
-                if coef != 0:
+                if s[i, r] != 0:
                     for j in range(k):
                         for q in range(length):
-                            o[i, j, q] += coef * f[r, j, q]
+                            o[i, j, U(q)] += s[i, r] * f[r, j, U(q)]
+        planes = np.zeros((n1 - n0, span_h, span_w), v.dtype)   # tiles added where they were read
+        flat = planes.ravel()
+        for i in range(k):
+            for j in range(k):
+                for q in range(length):
+                    flat[U(starts[q] + i * span_w + j)] += o[i, j, U(q)]
         for b in range(n0, n1):
             for hh in range(h):
                 for ww in range(w):
                     out[b, ch, hh, ww] = 0
-            for ti in range(th):
-                base = ((b - n0) * th + ti) * tw
-                for i in range(k):
-                    ih = ti * step + offset + i
-                    if 0 <= ih < h:
-                        for j in range(k):
-                            lo, hi = _valid_range(offset + j, step, w, tw)
-                            for tj in range(lo, hi):
-                                out[b, ch, ih, U(tj * step + offset + j)] += o[i, j, U(base + tj)]
+            for hh in range(h0, h1):
+                for ww in range(w0, w1):
+                    out[b, ch, hh, U(ww)] = planes[b - n0, hh - offset, U(ww - offset)]
+
+
+@njit(**_OPTIONS)
+def _tiling(th, tw, step, k, per_block):
+    """(span_h, span_w, starts): the padded plane a tiling reads and, for the tiles (n, t_h, t_w) of
+    ``per_block`` such planes laid end to end, the flat index of each tile's first pixel."""
+    span_h, span_w = (th - 1) * step + k, (tw - 1) * step + k
+    starts = np.empty(per_block * th * tw, np.intp)
+    for b in range(per_block):
+        for ti in range(th):
+            for tj in range(tw):
+                starts[(b * th + ti) * tw + tj] = (b * span_h + ti * step) * span_w + tj * step
+    return span_h, span_w, starts
 
 
 def _per_block(tiles: tuple[int, int]) -> int:

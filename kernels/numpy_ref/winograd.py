@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["gather", "scatter", "CHUNK_BYTES"]
+__all__ = ["gather", "scatter", "CHUNK_BYTES", "MIN_TILES"]
 
 CHUNK_BYTES = 1 << 24
-"""conv2d_winograd transforms at most this many bytes of tiles at once."""
+MIN_TILES = 256
+"""conv2d_winograd transforms a chunk of images at a time: at most CHUNK_BYTES of tiles (so that they stay
+in cache between the transforms and the GEMMs), but at least MIN_TILES tiles per channel (wide GEMMs)."""
 
 
 def _inside(size: int, tiles: int, step: int, offset: int, k: int) -> tuple[int, int]:

@@ -102,11 +102,10 @@ def winograd_matrices(m: int, points: Sequence[Any] | None = None) -> tuple[np.n
 
 
 @lru_cache(maxsize=None)
-def _transforms(m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(A^T, A, B^T, B) in ``dtype`` (their entries are exact in binary) and G in float64."""
+def _transforms(m: int, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """(A^T, A, B^T, B, G (x) G) in ``dtype``: U = (G (x) G) w.reshape(C_out C_in, 9)^T is the weight transform."""
     at, g, bt = (mat.astype(np.float64) for mat in winograd_matrices(m))
-    at, bt = at.astype(dtype), bt.astype(dtype)
-    return at, np.ascontiguousarray(at.T), bt, np.ascontiguousarray(bt.T), g
+    return tuple(np.ascontiguousarray(mat, dtype=dtype) for mat in (at, at.T, bt, bt.T, np.kron(g, g)))
 
 
 def _kernels() -> Any:
@@ -114,8 +113,10 @@ def _kernels() -> Any:
     return importlib.import_module(f"minicnn.kernels.{_KERNEL_MODULES[backend.get_backend()]}.winograd")
 
 
-def _chunks(n: int, bytes_per_image: int, limit: int) -> Iterator[slice]:
-    step = max(1, limit // max(1, bytes_per_image))
+def _chunks(n: int, tiles: tuple[int, int], bytes_per_image: int, kernels: Any) -> Iterator[slice]:
+    """Slices of the batch whose transformed tiles take at most ``kernels.CHUNK_BYTES``, but with at least
+    ``kernels.MIN_TILES`` tiles per channel (so that the GEMMs stay wide) and one image."""
+    step = max(1, kernels.CHUNK_BYTES // bytes_per_image, -(-kernels.MIN_TILES // (tiles[0] * tiles[1])))
     for start in range(0, n, step):
         yield slice(start, min(start + step, n))
 
@@ -152,13 +153,11 @@ def winograd_conv2d_forward(x: Any, w: Any, b: Any = None, padding: int = 1, m: 
         raise ValueError(f"winograd_conv2d: needs m in {tuple(POINTS)}, an int padding >= 0 and a padded input "
                          f"of at least 3x3, got m={m}, padding={padding!r}, input {tuple(x.shape)}")
     xp, kernels = backend.xp(), _kernels()
-    at, _, bt, _, g = _transforms(m, x.dtype)
-    g = backend.asarray(g)
-    u = xp.ascontiguousarray((g @ w.astype(g.dtype) @ g.T).astype(x.dtype).transpose(2, 3, 0, 1)
-                             .reshape((m + 2) ** 2, *w.shape[:2]))
+    at, _, bt, _, gg = _transforms(m, x.dtype)
+    u = (backend.asarray(gg) @ w.reshape(-1, 9).T).reshape(-1, *w.shape[:2])     # (a^2, C_out, C_in)
     ho, wo, tiles, chunk_bytes = _geometry(x.shape, u.shape, padding, m, x.itemsize)
     y = xp.empty((x.shape[0], w.shape[0], ho, wo), dtype=x.dtype)
-    for chunk in _chunks(x.shape[0], chunk_bytes, kernels.CHUNK_BYTES):
+    for chunk in _chunks(x.shape[0], tiles, chunk_bytes, kernels):
         v = kernels.gather(x[chunk], bt, m, -padding, tiles)
         kernels.scatter(xp.matmul(u, v), at, m, 0, tiles, y[chunk])
     if b is not None:
@@ -170,16 +169,14 @@ def winograd_conv2d_backward(dout: Any, cache: WinogradCache) -> tuple[Any, Any,
     """(dx, dw, db) of :func:`winograd_conv2d_forward`; db is None when there was no bias."""
     xp, kernels = backend.xp(), _kernels()
     x, u, has_bias, padding, m = cache
-    at, a, bt, b, g = _transforms(m, x.dtype)
+    at, a, bt, b, gg = _transforms(m, x.dtype)
     _, _, tiles, chunk_bytes = _geometry(x.shape, u.shape, padding, m, x.itemsize)
     dx = xp.empty(x.shape, dtype=dout.dtype)
     du = xp.zeros(u.shape, dtype=dout.dtype)
-    for chunk in _chunks(x.shape[0], chunk_bytes, kernels.CHUNK_BYTES):
+    for chunk in _chunks(x.shape[0], tiles, chunk_bytes, kernels):
         v = kernels.gather(x[chunk], bt, m, -padding, tiles)
         dm = kernels.gather(dout[chunk], a, m, 0, tiles)
         du += xp.matmul(dm, v.transpose(0, 2, 1))
         kernels.scatter(xp.matmul(u.transpose(0, 2, 1), dm), b, m, -padding, tiles, dx[chunk])
-    g = backend.asarray(g)
-    du = du.astype(g.dtype).reshape(m + 2, m + 2, *u.shape[1:]).transpose(2, 3, 0, 1)
-    dw = (g.T @ du @ g).astype(dout.dtype)
+    dw = (du.reshape(len(du), -1).T @ backend.asarray(gg)).reshape(*u.shape[1:], 3, 3)
     return dx, dw, dout.sum(axis=(0, 2, 3)) if has_bias else None
