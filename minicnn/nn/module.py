@@ -11,7 +11,7 @@ cache); ``backward(dy)`` returns dx and ADDS each parameter's gradient into
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -184,9 +184,12 @@ class Module:
 
         Values are copied (the module never shares memory with ``state``), keep this
         module's dtypes and move to the current backend. With
-        ``strict``, missing or unexpected keys and shape mismatches raise one
-        ``KeyError``/``ValueError`` that lists them all.
+        ``strict``, missing or unexpected keys raise one ``KeyError`` listing them all; entries of
+        the wrong shape or of a non-numeric dtype raise one ``ValueError`` listing them all. Every
+        entry is checked before any is copied, so a failed load leaves the module as it was.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{self._name()}.load_state_dict: expected a dict of arrays, got {type(state).__name__}")
         targets: dict[str, tuple[Module, str, str]] = {}
         for mod_name, mod in self.named_modules():
             pre = f"{mod_name}." if mod_name else ""
@@ -198,23 +201,33 @@ class Module:
         unexpected = [k for k in state if k not in targets]
         if strict and (missing or unexpected):
             raise KeyError(f"{self._name()}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        values = {k: np.array(backend.to_numpy(v), copy=True) for k, v in state.items() if k in targets}
-        bad = []
-        for key, value in values.items():
+        values, bad = {}, []
+        for key, value in state.items():
+            if key not in targets:
+                continue
             mod, name, kind = targets[key]
             current = mod._parameters[name].data if kind == "param" else mod._buffers[name]
-            if tuple(value.shape) != tuple(current.shape):
-                bad.append(f"{key}: expected {tuple(current.shape)}, got {tuple(value.shape)}")
+            try:
+                array = np.asarray(backend.to_numpy(value))
+            except (TypeError, ValueError) as exc:
+                bad.append(f"{key}: not an array ({exc})")
+                continue
+            if array.dtype.kind not in "biuf":
+                bad.append(f"{key}: expected numbers, got dtype {array.dtype}")
+            elif tuple(array.shape) != tuple(current.shape):
+                bad.append(f"{key}: expected shape {tuple(current.shape)}, got {tuple(array.shape)}")
+            else:
+                values[key] = array.astype(current.dtype, copy=True)
         if bad:
-            raise ValueError(f"{self._name()}.load_state_dict: shape mismatch: " + "; ".join(bad))
-        for key, value in values.items():
+            raise ValueError(f"{self._name()}.load_state_dict: nothing was loaded: " + "; ".join(bad))
+        for key, value in values.items():                 # every entry is valid: now copy them all
             mod, name, kind = targets[key]
             if kind == "param":
                 p = mod._parameters[name]
-                p.data = backend.asarray(value, dtype=p.data.dtype)
+                p.data = backend.asarray(value)
                 p.grad = backend.xp().zeros_like(p.data)
             else:
-                mod._buffers[name] = backend.asarray(value, dtype=mod._buffers[name].dtype)
+                mod._buffers[name] = backend.asarray(value)
 
     def _convert(self, fn: Any) -> Module:
         for mod in self.modules():
