@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 import minicnn
+from minicnn.kernels.pointwise import POINTWISE
 from minicnn import functional as F
 from minicnn import nn, summary
 from minicnn.optim import functional as O
@@ -231,21 +232,16 @@ def optimisers_example() -> str:
 
 @example("activations")
 def activations_example() -> str:
-    x = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
+    x = np.array([-4.0, -3.0, -1.0, 0.0, 0.5, 3.0, 6.0])
     ones = np.ones_like(x)
-    ops = [
-        ("relu", F.relu_forward, F.relu_backward, {}),
-        ("leaky_relu(0.1)", F.leaky_relu_forward, F.leaky_relu_backward, {"negative_slope": 0.1}),
-        ("elu(1.0)", F.elu_forward, F.elu_backward, {"alpha": 1.0}),
-        ("sigmoid", F.sigmoid_forward, F.sigmoid_backward, {}),
-        ("tanh", F.tanh_forward, F.tanh_backward, {}),
-        ("softplus(1, 20)", F.softplus_forward, F.softplus_backward, {"beta": 1.0, "threshold": 20.0}),
-        ("gelu", F.gelu_forward, F.gelu_backward, {}),
-    ]
-    lines = [f"x = {fmt(x)}", "each op: y = f(x), then dx for dy = 1 (which is f'(x), with the kink convention at 0)"]
-    for label, forward, backward, kwargs in ops:
-        y, cache = forward(x, **kwargs)
-        lines += [f"{label:16s} y = {fmt(y)}", f"{'':16s} f'(x) = {fmt(backward(ones, cache))}"]
+    lines = [f"x = {fmt(x)}", "each declared op, with its default parameters: y = f(x), then dx for dy = 1 "
+             "(which is f'(x), with the kink conventions at -3, 0, 3 and 6)"]
+    for name, op in POINTWISE.items():
+        label = f"{name}({', '.join(f'{v:g}' for v in op.params.values())})" if op.params else name
+        forward, backward = F.OPS[name]
+        y, cache = forward(x)
+        lines += [f"{label:16s} y = {fmt(y + 0.0)}", f"{'':16s} f'(x) = {fmt(backward(ones, cache) + 0.0)}"]
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
     w = np.array([0.25])
     y, cache = F.prelu_forward(x, w)
     dy = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
