@@ -9,7 +9,7 @@ import torch
 
 from minicnn import backend, nn, optim
 from minicnn.nn.module import Parameter
-from minicnn.optim.functional import adam_update_, sgd_update_
+from minicnn.optim.updates import adam_update_, sgd_update_
 from minicnn.testing import assert_close
 from minicnn.testing import strategies as cst
 

@@ -22,7 +22,7 @@ import minicnn
 from minicnn.kernels.pointwise import POINTWISE
 from minicnn import functional as F
 from minicnn import nn, summary
-from minicnn.optim import functional as O
+from minicnn.optim import updates as O
 
 HERE = pathlib.Path(__file__).parent
 EXAMPLES: dict[str, Callable[[], str]] = {}

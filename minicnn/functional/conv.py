@@ -52,15 +52,11 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple
 
 from .. import backend
+from ..kernels import out_size as conv_output_size
 from ..checks import Pair, Where, check_dout, is_positive_int, label, pair, require_float, require_ndim
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size",
            "conv_hyperparameters", "conv_output_hw"]
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """``(size + 2 padding - dilation (kernel - 1) - 1) // stride + 1``."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def conv_hyperparameters(kernel_size: int | Pair, stride: int | Pair, padding: int | Pair, dilation: int | Pair,

@@ -19,15 +19,15 @@ def _pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
 def conv2d_loops(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
                  padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> np.ndarray:
     """y[n,o,oh,ow] = b[o] + sum_{c,i,j} w[o,c,i,j] x_pad[n, g*Cg + c, oh*s_h + i*d_h, ow*s_w + j*d_w]."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    n_, c_in, h, wd = x.shape
+    (sh, sw), (ph, pw), (dil_h, dil_w) = stride, padding, dilation
+    batch, c_in, h, width = x.shape
     c_out, cg, kh, kw = w.shape
-    xp = _pad(x, ph, pw)
-    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    y = np.zeros((n_, c_out, ho, wo), dtype=x.dtype)
+    x_pad = _pad(x, ph, pw)
+    ho = (h + 2 * ph - dil_h * (kh - 1) - 1) // sh + 1
+    wo = (width + 2 * pw - dil_w * (kw - 1) - 1) // sw + 1
+    y = np.zeros((batch, c_out, ho, wo), dtype=x.dtype)
     per_group = c_out // groups
-    for n in range(n_):
+    for n in range(batch):
         for o in range(c_out):
             g = o // per_group
             for oh in range(ho):
@@ -36,7 +36,8 @@ def conv2d_loops(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tup
                     for c in range(cg):
                         for i in range(kh):
                             for j in range(kw):
-                                acc += w[o, c, i, j] * xp[n, g * cg + c, oh * sh + i * dh, ow * sw + j * dw]
+                                r, q = oh * sh + i * dil_h, ow * sw + j * dil_w
+                                acc += w[o, c, i, j] * x_pad[n, g * cg + c, r, q]
                     y[n, o, oh, ow] = acc
     return y
 
@@ -46,15 +47,15 @@ def conv2d_backward_loops(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: 
                           groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The chain rule term by term: every product w[o,c,i,j] x_pad[...] in the forward sum sends
     dy[n,o,oh,ow] * x_pad[...] to dw[o,c,i,j] and dy[n,o,oh,ow] * w[o,c,i,j] to dx_pad[...]."""
-    (sh, sw), (ph, pw), (dh, dw_) = stride, padding, dilation
-    n_, c_in, h, wd = x.shape
+    (sh, sw), (ph, pw), (dil_h, dil_w) = stride, padding, dilation
+    batch, c_in, h, width = x.shape
     c_out, cg, kh, kw = w.shape
-    xp = _pad(x, ph, pw)
-    dxp = np.zeros_like(xp)
+    x_pad = _pad(x, ph, pw)
+    dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     per_group = c_out // groups
     _, _, ho, wo = dy.shape
-    for n in range(n_):
+    for n in range(batch):
         for o in range(c_out):
             g = o // per_group
             for oh in range(ho):
@@ -62,11 +63,11 @@ def conv2d_backward_loops(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: 
                     for c in range(cg):
                         for i in range(kh):
                             for j in range(kw):
-                                r, q = oh * sh + i * dh, ow * sw + j * dw_
-                                dw[o, c, i, j] += dy[n, o, oh, ow] * xp[n, g * cg + c, r, q]
-                                dxp[n, g * cg + c, r, q] += dy[n, o, oh, ow] * w[o, c, i, j]
+                                r, q = oh * sh + i * dil_h, ow * sw + j * dil_w
+                                dw[o, c, i, j] += dy[n, o, oh, ow] * x_pad[n, g * cg + c, r, q]
+                                dx_pad[n, g * cg + c, r, q] += dy[n, o, oh, ow] * w[o, c, i, j]
     db = dy.sum(axis=(0, 2, 3))
-    return dxp[:, :, ph:ph + h, pw:pw + wd], dw, db
+    return dx_pad[:, :, ph:ph + h, pw:pw + width], dw, db
 
 
 def _first_max(x: np.ndarray, n: int, c: int, r0: int, q0: int, kh: int, kw: int) -> tuple[int, int]:
@@ -85,11 +86,11 @@ def max_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, 
                      padding: tuple[int, int]) -> np.ndarray:
     """y[n,c,oh,ow] = max_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j], x_pad padded with -inf."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n_, c_, h, wd = x.shape
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
-    y = np.zeros((n_, c_, ho, wo), dtype=x.dtype)
-    for n in range(n_):
-        for c in range(c_):
+    batch, channels, h, width = x.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
+    y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
+    for n in range(batch):
+        for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
                     r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
@@ -102,9 +103,9 @@ def max_pool2d_backward_loops(dy: np.ndarray, x: np.ndarray, kernel: tuple[int, 
     """Each dy[n,c,oh,ow] is added to the pixel that won its window (the first maximum on ties)."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     dx = np.zeros_like(x)
-    n_, c_, ho, wo = dy.shape
-    for n in range(n_):
-        for c in range(c_):
+    batch, channels, ho, wo = dy.shape
+    for n in range(batch):
+        for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
                     r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
@@ -116,18 +117,18 @@ def avg_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, 
                      padding: tuple[int, int]) -> np.ndarray:
     """y[n,c,oh,ow] = sum_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j] / (k_h k_w), x_pad padded with zeros."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n_, c_, h, wd = x.shape
-    xp = _pad(x, ph, pw)
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
-    y = np.zeros((n_, c_, ho, wo), dtype=x.dtype)
-    for n in range(n_):
-        for c in range(c_):
+    batch, channels, h, width = x.shape
+    x_pad = _pad(x, ph, pw)
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
+    y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
+    for n in range(batch):
+        for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
                     acc = 0.0
                     for i in range(kh):
                         for j in range(kw):
-                            acc += xp[n, c, oh * sh + i, ow * sw + j]
+                            acc += x_pad[n, c, oh * sh + i, ow * sw + j]
                     y[n, c, oh, ow] = acc / (kh * kw)
     return y
 
@@ -136,14 +137,14 @@ def avg_pool2d_backward_loops(dy: np.ndarray, x_shape: tuple[int, int, int, int]
                               stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
     """Each dy[n,c,oh,ow] / (k_h k_w) is added to every cell of its window; padded cells are dropped."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n_, c_, h, wd = x_shape
-    dxp = np.zeros((n_, c_, h + 2 * ph, wd + 2 * pw), dtype=dy.dtype)
+    batch, channels, h, width = x_shape
+    dx_pad = np.zeros((batch, channels, h + 2 * ph, width + 2 * pw), dtype=dy.dtype)
     _, _, ho, wo = dy.shape
-    for n in range(n_):
-        for c in range(c_):
+    for n in range(batch):
+        for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
                     for i in range(kh):
                         for j in range(kw):
-                            dxp[n, c, oh * sh + i, ow * sw + j] += dy[n, c, oh, ow] / (kh * kw)
-    return dxp[:, :, ph:ph + h, pw:pw + wd]
+                            dx_pad[n, c, oh * sh + i, ow * sw + j] += dy[n, c, oh, ow] / (kh * kw)
+    return dx_pad[:, :, ph:ph + h, pw:pw + width]

@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import finite_float
-from .functional import adam_update_
+from .updates import adam_update_
 from .optimizer import Optimizer, ParamsArg
 
 __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
-    """Adam with L2 weight decay folded into the gradient; the rule is in ``minicnn.optim.functional``."""
+    """Adam with L2 weight decay folded into the gradient; the rule is in ``minicnn.optim.updates``."""
 
     _hyper = ("lr", "betas", "eps", "weight_decay")
     _decoupled = False

@@ -4,7 +4,7 @@
 that order, or of ``(name, Parameter)`` pairs such as ``model.named_parameters()``,
 keyed by name. ``state[key]`` is that parameter's state dict (momentum buffer, Adam
 moments and step count), filled by the update functions in
-``minicnn.optim.functional`` on the first ``step()``.
+``minicnn.optim.updates`` on the first ``step()``.
 
 Every parameter is stepped on every ``step()``, whatever its gradient (a parameter
 whose ``grad`` is all zeros still decays and follows its momentum), as PyTorch does for

@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import finite_float
-from .functional import sgd_update_
+from .updates import sgd_update_
 from .optimizer import Optimizer, ParamsArg
 
 __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent; the update rule is in ``minicnn.optim.functional``."""
+    """Stochastic gradient descent; the update rule is in ``minicnn.optim.updates``."""
 
     _hyper = ("lr", "momentum", "nesterov", "weight_decay")
 
