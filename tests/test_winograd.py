@@ -1,0 +1,196 @@
+"""Winograd convolution: the transforms in exact rationals, the tile kernels' adjoint identity, and
+forward and all three gradients against PyTorch on every backend."""
+from __future__ import annotations
+
+import importlib
+import pathlib
+import re
+import types
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minicnn import backend
+from minicnn.functional.winograd import (POINTS, winograd_conv2d_backward, winograd_conv2d_forward,
+                                         winograd_matrices)
+from minicnn.kernels.numpy_ref import winograd as ref
+from minicnn.testing import assert_close
+from minicnn.testing import strategies as cst
+from torch_ref import t, torch_grads
+
+KERNELS = {"numpy": "numpy_ref", "numba": "numba_cpu", "cupy": "cupy_cuda"}
+PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "derivations" / "winograd.md"
+F32_ERROR = {2: 2e-6, 4: 1e-5}
+"""float32 tolerance per tile side m, relative to the largest |value| of the array (see test_matches_torch)."""
+
+
+def _correlate(d: list, g: list, m: int) -> list:
+    return [sum(d[i + k] * g[k] for k in range(3)) for i in range(m)]
+
+
+@pytest.mark.parametrize("m", sorted(POINTS))
+@given(d=st.lists(st.fractions(-9, 9, max_denominator=7), min_size=8, max_size=8),
+       g=st.lists(st.fractions(-9, 9, max_denominator=7), min_size=3, max_size=3))
+def test_one_d_identity_is_exact_in_rationals(m, d, g):
+    at, gm, bt = winograd_matrices(m)
+    d = np.array(d[:m + 2], dtype=object)
+    assert list(at @ ((gm @ np.array(g, dtype=object)) * (bt @ d))) == _correlate(list(d), g, m)
+
+
+@given(points=st.lists(st.fractions(-4, 4, max_denominator=4), min_size=5, max_size=5, unique=True),
+       seed=cst.seeds())
+def test_two_d_identity_is_exact_for_any_points(points, seed):
+    rng = np.random.default_rng(seed)
+    at, gm, bt = winograd_matrices(4, points)
+    d = np.array([[Fraction(int(v)) for v in row] for row in rng.integers(-9, 10, (6, 6))], dtype=object)
+    g = np.array([[Fraction(int(v)) for v in row] for row in rng.integers(-9, 10, (3, 3))], dtype=object)
+    y = at @ ((gm @ g @ gm.T) * (bt @ d @ bt.T)) @ at.T
+    assert (y == np.array([[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(4)] for i in range(4)])).all()
+
+
+def test_matrices_are_lavins_for_f2_and_reject_repeated_points():
+    at, g, bt = winograd_matrices(2)
+    assert (at == [[1, 1, 1, 0], [0, 1, -1, 1]]).all()
+    assert (g == [[1, 0, 0], [Fraction(1, 2)] * 3, [Fraction(1, 2), Fraction(-1, 2), Fraction(1, 2)], [0, 0, 1]]).all()
+    assert (bt == [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]]).all()
+    with pytest.raises(ValueError, match="distinct"):
+        winograd_matrices(4, (0, 1, 1, 2, -2))
+
+
+@st.composite
+def geometry(draw):
+    """(n, c_in, c_out, h, w, padding): 3x3 stride-1 convolutions with an output of at least 1x1."""
+    p = draw(st.integers(0, 2))
+    h, w = (draw(st.integers(max(1, 3 - 2 * p), 13)) for _ in range(2))
+    return draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6)), h, w, p
+
+
+@pytest.mark.parametrize("m", sorted(POINTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@given(g=geometry(), bias=st.booleans(), seed=cst.seeds())
+def test_matches_torch(backend_name, dtype, m, g, bias, seed):
+    """float64 to 1e-9; float32 within F32_ERROR[m] times each array's largest |value|: the transforms add
+    and subtract values up to max|B^T| max|A^T| times larger than the output (36x for F(4x4, 3x3)), so
+    the rounding error scales with the largest values, not with each element."""
+    n, c_in, c_out, h, w, p = g
+    x, wt = cst.arrays((n, c_in, h, w), dtype, seed), cst.arrays((c_out, c_in, 3, 3), dtype, seed + 1)
+    b = cst.arrays((c_out,), dtype, seed + 2) if bias else None
+    dy = cst.arrays((n, c_out, h + 2 * p - 2, w + 2 * p - 2), dtype, seed + 3)
+    y, cache = winograd_conv2d_forward(backend.asarray(x), backend.asarray(wt),
+                                       None if b is None else backend.asarray(b), p, m)
+    got = (y, *winograd_conv2d_backward(backend.asarray(dy), cache))
+    inputs = [t(x), t(wt)] + ([t(b)] if bias else [])
+    ty, grads = torch_grads(lambda *a: torch.nn.functional.conv2d(a[0], a[1], a[2] if bias else None, 1, p),
+                            inputs, dy)
+    for name, value, want in zip(("y", "dx", "dw", "db"), got, [ty, *grads, None]):
+        if name == "db" and not bias:
+            assert value is None
+            continue
+        assert backend.to_numpy(value).dtype == dtype, name
+        if dtype == np.float64:
+            assert_close(value, want, 1e-9, 1e-10, name)
+        else:
+            assert_close(value, want, 0.0, F32_ERROR[m] * float(np.abs(want).max()), name)
+
+
+@given(n=st.integers(1, 3), c=st.integers(1, 4), h=st.integers(1, 11), w=st.integers(1, 11),
+       k=st.integers(2, 6), a=st.integers(2, 6), step=st.integers(1, 4), offset=st.integers(-2, 1),
+       seed=cst.seeds())
+def test_gather_and_scatter_are_adjoint(backend_name, n, c, h, w, k, a, step, offset, seed):
+    """<gather(x, t), v> = <x, scatter(v, t^T)> for any tiling, transform and backend."""
+    kernels = importlib.import_module(f"minicnn.kernels.{KERNELS[backend_name]}.winograd")
+    tiles = (max(1, -(-(h - offset) // step)), max(1, -(-(w - offset) // step)))
+    rng = np.random.default_rng(seed)
+    x, tm = rng.standard_normal((n, c, h, w)), rng.standard_normal((a, k))
+    v = kernels.gather(backend.asarray(x), tm, step, offset, tiles)
+    y = rng.standard_normal(v.shape)
+    back = kernels.scatter(backend.asarray(y), np.ascontiguousarray(tm.T), step, offset, tiles,
+                           backend.asarray(np.full(x.shape, np.nan)))
+    assert float(np.sum(backend.to_numpy(v) * y)) == pytest.approx(float(np.sum(x * backend.to_numpy(back))),
+                                                                   rel=1e-12, abs=1e-12)
+    assert_close(v, ref.gather(x, tm, step, offset, tiles), 1e-12, 1e-12, "gather vs numpy_ref")
+
+
+def test_numba_parallel_and_serial_twins_agree():
+    nc = pytest.importorskip("minicnn.kernels.numba_cpu")
+    from minicnn.kernels.numba_cpu import winograd as nw
+    rng = np.random.default_rng(0)
+    x, tm = rng.standard_normal((5, 3, 9, 10)).astype(np.float32), rng.standard_normal((6, 6)).astype(np.float32)
+    runs = []
+    for work in (0, 1 << 62):
+        with nc.min_parallel_work(work):
+            v = nw.gather(x, tm, 4, -1, (3, 3))
+            runs.append((v, nw.scatter(v, np.ascontiguousarray(tm.T), 4, -1, (3, 3), np.empty_like(x))))
+    assert all(np.array_equal(p, s) for p, s in zip(*runs))
+
+
+def test_reference_uses_only_array_functions_cupy_has():
+    """The CuPy kernels run the NumPy reference with xp=cupy: it may call only these four of xp."""
+    xp = types.SimpleNamespace(**{name: getattr(np, name) for name in ("asarray", "empty", "matmul", "zeros")})
+    x, tm = np.random.default_rng(0).standard_normal((2, 3, 7, 6)), np.eye(6, 4)
+    v = ref.gather(x, tm, 2, 0, (2, 2), xp=xp)
+    assert np.array_equal(ref.scatter(v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4)), xp=xp),
+                          ref.scatter(v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4))))
+
+
+@pytest.mark.parametrize("args, match", [
+    (((2, 3, 5, 5), (4, 3, 5, 5), 1, 4), "weight must be"),
+    (((2, 3, 5, 5), (4, 2, 3, 3), 1, 4), "weight must be"),
+    (((2, 3, 5, 5), (4, 3, 3, 3), 1, 3), "m in"),
+    (((2, 3, 1, 5), (4, 3, 3, 3), 0, 4), "at least 3x3"),
+    (((2, 3, 5, 5), (4, 3, 3, 3), -1, 2), "padding"),
+])
+def test_rejects_what_it_cannot_compute(args, match):
+    x_shape, w_shape, padding, m = args
+    with pytest.raises(ValueError, match=match):
+        winograd_conv2d_forward(np.zeros(x_shape), np.zeros(w_shape), None, padding, m)
+
+
+def _fractions(a: np.ndarray) -> str:
+    rows = [[str(Fraction(v).limit_denominator(1000)) for v in row] for row in np.atleast_2d(a)]
+    width = max(len(s) for row in rows for s in row)
+    return "\n".join("[" + " ".join(s.rjust(width) for s in row) + "]" for row in rows)
+
+
+def winograd_example() -> str:
+    """The worked example of docs/derivations/winograd.md: the matrices, then one F(2x2, 3x3) tile forward
+    and backward, every intermediate printed (to hook into docs/derivations/worked_examples.py)."""
+    from minicnn.functional.winograd import _transforms
+    fmt = lambda a: np.array2string(np.asarray(a) + 0.0, precision=4, suppress_small=True, floatmode="maxprec",  # noqa: E731
+                                    separator=" ", max_line_width=100)
+    lines = []
+    for m in sorted(POINTS):
+        at, g, bt = winograd_matrices(m)
+        pts = ", ".join(str(p) for p in POINTS[m])
+        lines += [f"F({m}x{m}, 3x3), points {pts}, infinity:", "A^T =", _fractions(at), "G =", _fractions(g),
+                  "B^T =", _fractions(bt)]
+    at, a, bt, b, _ = (mat.astype(np.float64) for mat in _transforms(2, np.dtype(np.float64)))
+    g = winograd_matrices(2)[1].astype(np.float64)
+    x = np.array([[1, 2, 0, -1], [3, 1, 2, 0], [0, -2, 1, 1], [2, 0, 1, 3]], dtype=np.float64)
+    w = np.array([[1, 0, -1], [2, 1, 0], [0, 1, 1]], dtype=np.float64)
+    dy = np.array([[1, -1], [2, 0]], dtype=np.float64)
+    u, v = g @ w @ g.T, bt @ x @ bt.T
+    y, cache = winograd_conv2d_forward(x.reshape(1, 1, 4, 4), w.reshape(1, 1, 3, 3), None, 0, 2)
+    dx, dw, _ = winograd_conv2d_backward(dy.reshape(1, 1, 2, 2), cache)
+    dm = a @ dy @ a.T
+    lines += ["One F(2x2, 3x3) tile, padding 0: d (4x4) =", fmt(x), "g (3x3) =", fmt(w),
+              "U = G g G^T =", fmt(u), "V = B^T d B =", fmt(v), "M = U * V =", fmt(u * v),
+              "y = A^T M A =", fmt(at @ (u * v) @ a), "winograd_conv2d_forward(d, g, padding=0, m=2) =", fmt(y[0, 0]),
+              "upstream gradient dy =", fmt(dy), "dM = A dy A^T =", fmt(dm), "dU = dM * V =", fmt(dm * v),
+              "dw = G^T dU G =", fmt(g.T @ (dm * v) @ g), "dV = U * dM =", fmt(u * dm),
+              "dx = B dV B^T =", fmt(b @ (u * dm) @ b.T), "winograd_conv2d_backward: dx =", fmt(dx[0, 0]),
+              "dw =", fmt(dw[0, 0])]
+    return "\n".join(lines)
+
+
+def test_worked_example_on_the_page_matches_the_code():
+    with backend.use_backend("numpy"):
+        text = winograd_example()
+    block = re.search(r"<!-- winograd-worked-example -->\n```text\n(.*?)\n```\n", PAGE.read_text(), re.S)
+    assert block is not None and block.group(1) == text, (
+        "docs/derivations/winograd.md: the worked example no longer matches; paste the output of "
+        "tests/test_winograd.py::winograd_example()")
