@@ -1,6 +1,8 @@
 """The model zoo (shapes, inferred in_features, PyTorch key names) and ``python -m minicnn.summary``."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -177,3 +179,53 @@ def test_summary_cli(capsys):
     assert "too small" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         summary_main(["lenet5", "--input-shape", "1,28"])
+
+
+def test_summary_of_a_chain_network_follows_the_forward():
+    """torchvision's ResNet block runs its one relu twice: two rows, then the addition's, in forward order."""
+    rows = summarize(build_model("resnet18", (1, 28, 28), 10), (1, 28, 28))
+    names = [r.name for r in rows]
+    block = names[names.index("layer2.0.conv1"):names.index("layer2.0") + 1]
+    assert block == ["layer2.0.conv1", "layer2.0.bn1", "layer2.0.relu", "layer2.0.conv2", "layer2.0.bn2",
+                     "layer2.0.downsample.0", "layer2.0.downsample.1", "layer2.0.relu", "layer2.0"]
+    assert rows[names.index("layer2.0")].kind == "Residual add"
+    assert names[-3:] == ["avgpool", "flatten", "fc"]
+    conv = rows[names.index("layer2.0.conv2")]
+    assert conv.macs == 32 * 14 * 14 * 32 * 9 and conv.flops == 2 * conv.macs
+
+
+def test_summary_num_classes(capsys):
+    assert summary_main(["nin", "--input-shape", "3,32,32", "--num-classes", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "nin for input 3x32x32, 4 classes (small-input form)" in out
+    assert re.search(r"^9\s+Flatten\s+4\s", out, re.M)
+
+
+def test_summary_all_table(monkeypatch, capsys):
+    import minicnn.summary as summary
+
+    monkeypatch.setattr(summary, "MODELS", {"lenet5": None, "nin": None})
+    assert summary_main(["--all"]) == 0
+    out = capsys.readouterr().out
+    nin = next(line for line in out.splitlines() if line.startswith("nin "))
+    assert "2.02M (-0.2%)" in nin and "0.830G (-0.4%)" in nin and "0.833G" in nin
+    assert "python -m minicnn.train fashion_mnist --model NAME" in out
+    with pytest.raises(SystemExit):
+        summary_main(["nin", "--all"])
+
+
+def test_summary_memory_estimate_is_close():
+    import minicnn.summary as summary
+
+    exact = summary._bytes_at("compact_cnn", (1, 600, 700), 10)
+    assert summary.estimate_bytes("compact_cnn", (1, 600, 700), 10) == pytest.approx(exact, rel=0.02)
+    assert summary.estimate_bytes("compact_cnn", (1, 28, 28), 10) is None
+
+
+def test_summary_refuses_an_input_too_large_for_memory(monkeypatch, capsys):
+    import minicnn.summary as summary
+
+    monkeypatch.setattr(summary, "available_bytes", lambda: 8 * 2**30)
+    assert summary_main(["compact_cnn", "--input-shape", "3,20000,20000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "compact_cnn for input 3x20000x20000 needs about" in err[0] and "8.0 GiB" in err[0]

@@ -346,3 +346,26 @@ TWINS = {
     "mobilenet_v1": lambda s, k: MobileNetV1(k, **_form(s, mobilenet.SMALL_WIDTH)),
     "xception": lambda s, k: Xception(k, **_form(s, separable.SMALL_WIDTH)),
 }
+
+
+#: zoo name -> (minicnn model, torch twin) of the same class at a narrow small-input configuration (a
+#: sixteenth of the width; ResNeXt an eighth, in 8 groups of 8 channels per group), for cheap parity tests
+NARROW = {
+    "alexnet": (lambda: classic.AlexNet(10, 3, 1 / 16, True), lambda: AlexNet(10, 3, 1 / 16, True)),
+    "vgg11": (lambda: classic.VGG(classic.make_vgg_layers(classic.VGG11[:-1], 3, False, 1 / 16), 10, 1 / 16, True),
+              lambda: VGG(make_vgg_layers(classic.VGG11[:-1], 3, False, 1 / 16), 10, 1 / 16, True)),
+    "vgg11_bn": (lambda: classic.VGG(classic.make_vgg_layers(classic.VGG11[:-1], 3, True, 1 / 16), 10, 1 / 16, True),
+                 lambda: VGG(make_vgg_layers(classic.VGG11[:-1], 3, True, 1 / 16), 10, 1 / 16, True)),
+    "nin": (lambda: classic.nin((3, 24, 24), 10), lambda: nin(10, 3, classic.SMALL_WIDTH, True)),
+    "resnet18": (lambda: resnet.ResNet(resnet.BasicBlock, [2, 2, 2, 2], 10, width=1 / 16, small_input=True),
+                 lambda: ResNet(BasicBlock, [2, 2, 2, 2], 10, width=1 / 16, small_input=True)),
+    "resnet50": (lambda: resnet.ResNet(resnet.Bottleneck, [3, 4, 6, 3], 10, width=1 / 16, small_input=True),
+                 lambda: ResNet(Bottleneck, [3, 4, 6, 3], 10, width=1 / 16, small_input=True)),
+    "resnext50_32x4d": (lambda: resnet.ResNet(resnet.Bottleneck, [3, 4, 6, 3], 10, groups=8, width_per_group=8,
+                                              width=1 / 8, small_input=True),
+                        lambda: ResNet(Bottleneck, [3, 4, 6, 3], 10, groups=8, width_per_group=8, width=1 / 8,
+                                       small_input=True)),
+    "darknet53": (lambda: darknet.Darknet53(10, 3, 1 / 16, True), lambda: Darknet53(10, 3, 1 / 16, True)),
+    "mobilenet_v1": (lambda: mobilenet.MobileNetV1(10, 3, 1 / 16, True), lambda: MobileNetV1(10, 3, 1 / 16, True)),
+    "xception": (lambda: separable.Xception(10, 3, 1 / 16, True), lambda: Xception(10, 3, 1 / 16, True)),
+}
