@@ -52,12 +52,20 @@ def _valid_range(offset: int, stride: int, size: int, count: int) -> tuple[int, 
     return lo, hi
 
 
+@njit(inline="always", **_OPTIONS)
+def _split_plane(p: int, c: int) -> tuple[int, int]:
+    """(n, c) of plane p = n C + c. Written as p - n C, not p % C: with Python's sign rule for %,
+    the loops indexing channel c ran measurably slower (average pooling: about 1.5x)."""
+    b = p // c
+    return b, p - b * c
+
+
 @Twin
 def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     """cols[r, n, oh W_out + ow] = x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w], row by row."""
     n, c, h, w = x.shape
     for p in prange(n * c):
-        b, ch = p // c, p % c
+        b, ch = _split_plane(p, c)
         for i in range(kh):
             for j in range(kw):
                 r = (ch * kh + i) * kw + j
@@ -88,7 +96,7 @@ def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
     n, c, hw = x.shape
     h = hw // w
     for p in prange(n * c):
-        b, ch = p // c, p % c
+        b, ch = _split_plane(p, c)
         for i in range(kh):
             oh_lo = min(max(ph - i * dh, 0), ho)              # rows with 0 <= oh - p_h + i d_h < H
             oh_hi = max(min(h + ph - i * dh, ho), oh_lo)
@@ -121,7 +129,7 @@ def _col2im(src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
     n, c, h, w = dx.shape
     step_c, step_k, step_n = steps
     for p in prange(n * c):
-        b, ch = p // c, p % c
+        b, ch = _split_plane(p, c)
         for ih in range(h):
             for iw in range(w):
                 dx[b, ch, ih, iw] = 0
@@ -154,7 +162,7 @@ def _col2im_same(src, steps, w, kh, kw, ph, pw, dh, dw, ho, dx):
         for q in range(hw):
             keep[j, q] = lo + j * dw - pw <= q % w < hi + j * dw - pw
     for p in prange(n * c):
-        b, ch = p // c, p % c
+        b, ch = _split_plane(p, c)
         for q in range(hw):
             dx[b, ch, U(q)] = 0
         for i in range(kh):

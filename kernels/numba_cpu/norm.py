@@ -32,23 +32,9 @@ __all__ = ["batch_norm_train", "batch_norm_backward"]
 
 
 @njit(inline="always", **_OPTIONS)
-def _strip_sum(x, b, ch, length):
-    """sum over i of x[b, ch, i], in float64, with four interleaved accumulators."""
-    a0 = a1 = a2 = a3 = 0.0
-    top = length - length % 4
-    for i in range(0, top, 4):
-        a0 += x[b, ch, i]
-        a1 += x[b, ch, i + 1]
-        a2 += x[b, ch, i + 2]
-        a3 += x[b, ch, i + 3]
-    for i in range(top, length):
-        a0 += x[b, ch, i]
-    return (a0 + a1) + (a2 + a3)
-
-
-@njit(inline="always", **_OPTIONS)
-def _strip_square_sum(x, b, ch, length, mu):
-    """sum over i of (x[b, ch, i] - mu)^2, in float64, with four interleaved accumulators."""
+def _strip_sum(x, b, ch, length, mu, square):
+    """sum over i of x[b, ch, i] - mu, or of its square when ``square``, in float64, with four
+    interleaved accumulators."""
     a0 = a1 = a2 = a3 = 0.0
     top = length - length % 4
     for i in range(0, top, 4):
@@ -56,13 +42,13 @@ def _strip_square_sum(x, b, ch, length, mu):
         d1 = x[b, ch, i + 1] - mu
         d2 = x[b, ch, i + 2] - mu
         d3 = x[b, ch, i + 3] - mu
-        a0 += d0 * d0
-        a1 += d1 * d1
-        a2 += d2 * d2
-        a3 += d3 * d3
+        a0 += d0 * d0 if square else d0
+        a1 += d1 * d1 if square else d1
+        a2 += d2 * d2 if square else d2
+        a3 += d3 * d3 if square else d3
     for i in range(top, length):
         d = x[b, ch, i] - mu
-        a0 += d * d
+        a0 += d * d if square else d
     return (a0 + a1) + (a2 + a3)
 
 
@@ -100,11 +86,11 @@ def _batch_norm_train(x, gamma, beta, eps, y, mean, var, inv_std):
     for ch in prange(c):
         total = 0.0
         for b in range(n):
-            total += _strip_sum(x, b, ch, length)
+            total += _strip_sum(x, b, ch, length, 0.0, False)
         mu = total / m
         sq = 0.0
         for b in range(n):
-            sq += _strip_square_sum(x, b, ch, length, mu)
+            sq += _strip_sum(x, b, ch, length, mu, True)
         v = sq / m
         s = 1.0 / math.sqrt(v + eps)
         scale = s * gamma[ch]

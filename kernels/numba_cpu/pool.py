@@ -16,11 +16,11 @@ vectorises. Max backward adds dout into the argmax pixels.
 
 Average pooling works one output row at a time, adding the window's pixels in
 row-major order in the input's dtype, and its backward is col2im's gather
-(``conv.add_windows``) with dout / (k_h k_w) as every column row, a stride-0
-view: both are bit-equal to the reference.
+(``conv.add_windows``) reading dout / (k_h k_w) as the column row of every
+kernel offset (a zero step between offsets, so no copy): both are bit-equal to
+the reference.
 
-Every kernel owns whole (n, c) planes (the arrays are viewed as (N C, H, W)),
-so no two threads write the same pixel.
+Every kernel owns whole (n, c) planes, so no two threads write the same pixel.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from numba import njit, prange
 
 from .. import check_pool_padding, out_size
 from . import _OPTIONS, U, Twin
-from .conv import _valid_range, add_windows
+from .conv import _split_plane, _valid_range, add_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -46,38 +46,40 @@ def _keep_max(v, at, best, arg):
 
 @Twin
 def _max_pool(x, kh, kw, sh, sw, ph, pw, out, argmax):
-    """out = max over the clipped window; argmax = h W + w of its first maximum, per plane of (N C, H, W)."""
-    planes, h, w = x.shape
-    ho, wo = out.shape[1], out.shape[2]
-    for p in prange(planes):
+    """out = max over the clipped window; argmax = h W + w of its first maximum."""
+    n, c, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        b, ch = _split_plane(p, c)
         for oh in range(ho):
             h0, h1 = max(oh * sh - ph, 0), min(oh * sh - ph + kh, h)
             for ow in range(wo):
                 w0, w1 = max(ow * sw - pw, 0), min(ow * sw - pw + kw, w)
-                best, arg = x[p, h0, w0], h0 * w + w0
+                best, arg = x[b, ch, h0, w0], h0 * w + w0
                 for ih in range(h0, h1):
                     for iw in range(w0, w1):
-                        best, arg = _keep_max(x[p, ih, iw], ih * w + iw, best, arg)
-                out[p, oh, ow] = best
-                argmax[p, oh, ow] = arg
+                        best, arg = _keep_max(x[b, ch, ih, iw], ih * w + iw, best, arg)
+                out[b, ch, oh, ow] = best
+                argmax[b, ch, oh, ow] = arg
 
 
 @Twin
 def _max_pool_2x2(x, out, argmax):
     """The common 2x2 window with stride 2 and no padding, unrolled and branch-free (LLVM vectorises it)."""
-    planes, h, w = x.shape
-    ho, wo = out.shape[1], out.shape[2]
-    for p in prange(planes):
+    n, c, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        b, ch = _split_plane(p, c)
         for oh in range(ho):
             r0, r1 = 2 * oh, 2 * oh + 1
             for ow in range(wo):
-                c0, c1 = U(2 * ow), U(2 * ow + 1)
-                best, arg = x[p, r0, c0], r0 * w + c0
-                best, arg = _keep_max(x[p, r0, c1], r0 * w + c1, best, arg)
-                best, arg = _keep_max(x[p, r1, c0], r1 * w + c0, best, arg)
-                best, arg = _keep_max(x[p, r1, c1], r1 * w + c1, best, arg)
-                out[p, oh, U(ow)] = best
-                argmax[p, oh, U(ow)] = arg
+                c0 = 2 * ow
+                best, arg = x[b, ch, r0, U(c0)], r0 * w + c0
+                best, arg = _keep_max(x[b, ch, r0, U(c0 + 1)], r0 * w + c0 + 1, best, arg)
+                best, arg = _keep_max(x[b, ch, r1, U(c0)], r1 * w + c0, best, arg)
+                best, arg = _keep_max(x[b, ch, r1, U(c0 + 1)], r1 * w + c0 + 1, best, arg)
+                out[b, ch, oh, U(ow)] = best
+                argmax[b, ch, oh, U(ow)] = arg
 
 
 @Twin
@@ -100,12 +102,13 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
     order gives every output its window sum in the reference's order, with
     inner loops LLVM can vectorise.
     """
-    planes, h, w = x.shape
-    ho, wo = out.shape[1], out.shape[2]
-    for p in prange(planes):
+    n, c, h, w = x.shape
+    ho, wo = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        b, ch = _split_plane(p, c)
         for oh in range(ho):
             for ow in range(wo):
-                out[p, oh, ow] = 0
+                out[b, ch, oh, ow] = 0
             for i in range(kh):
                 ih = oh * sh - ph + i
                 if ih < 0 or ih >= h:
@@ -113,30 +116,29 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
                 for j in range(kw):
                     lo, hi = _valid_range(j - pw, sw, w, wo)
                     for ow in range(lo, hi):
-                        out[p, oh, U(ow)] += x[p, ih, U(ow * sw + j - pw)]
+                        out[b, ch, oh, U(ow)] += x[b, ch, ih, U(ow * sw + j - pw)]
             for ow in range(wo):
-                out[p, oh, ow] = out[p, oh, ow] / (kh * kw)
+                out[b, ch, oh, ow] = out[b, ch, oh, ow] / (kh * kw)
 
 
-def _pool(kernel: Pair, stride: Pair, padding: Pair, x: np.ndarray, *dtypes: type) -> tuple[np.ndarray, ...]:
-    """x as contiguous (N C, H, W) planes and empty (N C, H_out, W_out) outputs of the given dtypes
-    (None: x's), after checking the padding."""
+def _with_outputs(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, *dtypes: type) -> tuple[np.ndarray, ...]:
+    """x made contiguous, and empty (N, C, H_out, W_out) outputs of ``dtypes`` (None: x's dtype),
+    after checking the padding."""
     check_pool_padding(kernel, padding)
+    x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
-    ho, wo = out_size(h, kernel[0], stride[0], padding[0], 1), out_size(w, kernel[1], stride[1], padding[1], 1)
-    x = np.ascontiguousarray(x).reshape(n * c, h, w)
-    return (x, *(np.empty((n * c, ho, wo), dtype=d or x.dtype) for d in dtypes))
+    shape = (n, c, out_size(h, kernel[0], stride[0], padding[0], 1), out_size(w, kernel[1], stride[1], padding[1], 1))
+    return (x, *(np.empty(shape, dtype=d or x.dtype) for d in dtypes))
 
 
 def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    planes, out, argmax = _pool(kernel, stride, padding, x, None, np.int64)
+    x, out, argmax = _with_outputs(x, kernel, stride, padding, None, np.int64)
     if (*kernel, *stride, *padding) == (2, 2, 2, 2, 0, 0):
-        _max_pool_2x2(planes.size, planes, out, argmax)
+        _max_pool_2x2(x.size, x, out, argmax)
     else:
-        _max_pool(planes.size, planes, *kernel, *stride, *padding, out, argmax)
-    shape = (*x.shape[:2], *out.shape[1:])
-    return out.reshape(shape), argmax.reshape(shape)
+        _max_pool(x.size, x, *kernel, *stride, *padding, out, argmax)
+    return out, argmax
 
 
 def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
@@ -151,9 +153,9 @@ def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int
 
 def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
-    planes, out = _pool(kernel, stride, padding, x, None)
-    _avg_pool(planes.size, planes, *kernel, *stride, *padding, out)
-    return out.reshape(*x.shape[:2], *out.shape[1:])
+    x, out = _with_outputs(x, kernel, stride, padding, None)
+    _avg_pool(x.size, x, *kernel, *stride, *padding, out)
+    return out
 
 
 def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,

@@ -64,7 +64,8 @@ def _softmax(x, take_log, y):
     """y[a, :, b] = softmax(x[a, :, b]), or log_softmax when ``take_log``."""
     na, nk, nb = x.shape
     for p in prange(na * nb):
-        _softmax_line(x, p // nb, p % nb, take_log, y)
+        a = p // nb
+        _softmax_line(x, a, p - a * nb, take_log, y)
 
 
 @Twin
@@ -72,7 +73,8 @@ def _softmax_backward(dy, y, take_log, dx):
     """dx = y (dy - sum_k dy y) for y = softmax(x), dx = dy - exp(y) sum_k dy for y = log_softmax(x) (``take_log``)."""
     na, nk, nb = y.shape
     for p in prange(na * nb):
-        a, b = p // nb, p % nb
+        a = p // nb
+        b = p - a * nb
         total = 0.0
         for k in range(nk):
             total += float(dy[a, k, b]) if take_log else float(dy[a, k, b]) * float(y[a, k, b])
