@@ -255,9 +255,12 @@ def linear_case(draw: Any) -> Case:
 
 @st.composite
 def flatten_case(draw: Any) -> Case:
-    """x of 1-5 dims (sides 1-5) and any start_dim, negative ones too."""
+    """x of 1-5 dims (sides 1-5), any start_dim and any end_dim from it on, negative ones too."""
     shape, seed = draw(cst.shapes(min_dims=1, max_dims=5, max_side=5)), draw(cst.seeds())
-    return Case((Arr(randn(shape, seed)), draw(st.integers(-len(shape), len(shape) - 1))), seed=seed)
+    start = draw(st.integers(0, len(shape) - 1))
+    end = draw(st.integers(start, len(shape) - 1))
+    start, end = (d - len(shape) if draw(st.booleans()) else d for d in (start, end))
+    return Case((Arr(randn(shape, seed)), start, end), seed=seed)
 
 
 @st.composite
