@@ -246,11 +246,12 @@ def batch_norm_case(draw: Any) -> Case:
 
 @st.composite
 def linear_case(draw: Any) -> Case:
-    """x (N 1-4, F_in 1-16), weight (F_out 1-16, F_in), with or without bias."""
-    n, f_in, f_out = draw(st.integers(1, 4)), draw(st.integers(1, 16)), draw(st.integers(1, 16))
-    seed = draw(cst.seeds())
+    """x (N 1-4, F_in 1-16) or (*, F_in) with 0 to 3 leading axes (sides 1-4), weight (F_out 1-16, F_in),
+    with or without bias."""
+    lead = draw(st.one_of(st.tuples(st.integers(1, 4)), st.lists(st.integers(1, 4), max_size=3).map(tuple)))
+    f_in, f_out, seed = draw(st.integers(1, 16)), draw(st.integers(1, 16)), draw(cst.seeds())
     b = randn((f_out,), seed + 2) if draw(st.booleans()) else None
-    return Case((Arr(randn((n, f_in), seed)), Arr(randn((f_out, f_in), seed + 1)), Arr(b)), seed=seed)
+    return Case((Arr(randn((*lead, f_in), seed)), Arr(randn((f_out, f_in), seed + 1)), Arr(b)), seed=seed)
 
 
 @st.composite
