@@ -304,7 +304,7 @@ def test_cuda_launches_match_the_kernel_signatures(module):
     with open(os.path.join(CUDA_DIR, module), encoding="utf-8") as f:
         tree = ast.parse(f.read())
     calls = _kernel_calls(tree)
-    assert calls or module == "activation.py", f"{module} launches no kernel"
+    assert calls or "raw_kernel" not in ast.unparse(tree), f"{module} imports raw_kernel but launches no kernel"
     for source, name_expr, args, function in calls:
         for name in _kernel_names(tree, name_expr, function):
             where = f"{module}:{function} -> {source}:{name}"

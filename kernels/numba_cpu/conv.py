@@ -131,8 +131,7 @@ def _col2im(src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
     for p in prange(n * c):
         b, ch = _split_plane(p, c)
         for ih in range(h):
-            for iw in range(w):
-                dx[b, ch, ih, iw] = 0
+            dx[b, ch, ih, :] = 0
             for i in range(kh):
                 t = ih + ph - i * dh
                 if t < 0 or t % sh != 0 or t // sh >= ho:
