@@ -21,6 +21,7 @@ BN_THREADS = 256
 def batch_norm_train(x: Any, gamma: Any, beta: Any, eps: float) -> tuple[Any, Any, Any, Any]:
     """(y, mean, var, inv_std) for x (N, C, L): per-channel statistics over N and L, var biased."""
     x = cupy.ascontiguousarray(x)
+    gamma, beta = (cupy.ascontiguousarray(a, dtype=x.dtype) for a in (gamma, beta))
     n, c, length = x.shape
     mean, var, inv_std = (cupy.empty(c, dtype=x.dtype) for _ in range(3))
     y = cupy.empty_like(x)
@@ -28,21 +29,17 @@ def batch_norm_train(x: Any, gamma: Any, beta: Any, eps: float) -> tuple[Any, An
         launch_blocks(raw_kernel("norm.cu", "batch_norm_stats", x.dtype, BN_THREADS=BN_THREADS), c, BN_THREADS,
                       x, np.float64(eps), mean, var, inv_std, n, c, length)
         launch(raw_kernel("norm.cu", "batch_norm_apply", x.dtype, BN_THREADS=BN_THREADS), x.size,
-               x, mean, inv_std, cupy.ascontiguousarray(gamma, dtype=x.dtype),
-               cupy.ascontiguousarray(beta, dtype=x.dtype), y, n, c, length)
+               x, mean, inv_std, gamma, beta, y, n, c, length)
     return y, mean, var, inv_std
 
 
 def batch_norm_backward(dy: Any, x: Any, mean: Any, inv_std: Any, gamma: Any) -> tuple[Any, Any, Any]:
     """(dx, dgamma, dbeta): dx = gamma s/M (M dy - dbeta - xhat dgamma), sums over n and l."""
     x = cupy.ascontiguousarray(x)
-    dy = cupy.ascontiguousarray(dy, dtype=x.dtype)
+    dy, mean, inv_std, gamma = (cupy.ascontiguousarray(a, dtype=x.dtype) for a in (dy, mean, inv_std, gamma))
     n, c, length = x.shape
-    mean = cupy.ascontiguousarray(mean, dtype=x.dtype)
-    inv_std = cupy.ascontiguousarray(inv_std, dtype=x.dtype)
-    gamma = cupy.ascontiguousarray(gamma, dtype=x.dtype)
     dx = cupy.empty_like(x)
-    dgamma, dbeta = cupy.empty(c, dtype=x.dtype), cupy.empty(c, dtype=x.dtype)
+    dgamma, dbeta = (cupy.empty(c, dtype=x.dtype) for _ in range(2))
     if x.size:
         launch_blocks(raw_kernel("norm.cu", "batch_norm_backward_stats", x.dtype, BN_THREADS=BN_THREADS), c,
                       BN_THREADS, dy, x, mean, inv_std, dgamma, dbeta, n, c, length)

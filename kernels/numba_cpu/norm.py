@@ -131,11 +131,10 @@ def batch_norm_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                      eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(y, mean, var, inv_std) for x (N, C, L): per-channel statistics over N and L, var biased."""
     x = np.ascontiguousarray(x)
-    c = x.shape[1]
+    gamma, beta = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gamma, beta))
     y = np.empty_like(x)
-    mean, var, inv_std = (np.empty(c, dtype=x.dtype) for _ in range(3))
-    _batch_norm_train(x.size, x, np.ascontiguousarray(gamma, dtype=x.dtype),
-                      np.ascontiguousarray(beta, dtype=x.dtype), float(eps), y, mean, var, inv_std)
+    mean, var, inv_std = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(3))
+    _batch_norm_train(x.size, x, gamma, beta, float(eps), y, mean, var, inv_std)
     return y, mean, var, inv_std
 
 
@@ -143,11 +142,8 @@ def batch_norm_backward(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, inv_std
                         gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dgamma, dbeta): dx = gamma s/M (M dy - dbeta - xhat dgamma), sums over n and l."""
     x = np.ascontiguousarray(x)
-    dy = np.ascontiguousarray(dy, dtype=x.dtype)
-    c = x.shape[1]
+    dy, mean, inv_std, gamma = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, mean, inv_std, gamma))
     dx = np.empty_like(x)
-    dgamma, dbeta = np.empty(c, dtype=x.dtype), np.empty(c, dtype=x.dtype)
-    _batch_norm_backward(x.size, dy, x, np.ascontiguousarray(mean, dtype=x.dtype),
-                         np.ascontiguousarray(inv_std, dtype=x.dtype), np.ascontiguousarray(gamma, dtype=x.dtype),
-                         dx, dgamma, dbeta)
+    dgamma, dbeta = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(2))
+    _batch_norm_backward(x.size, dy, x, mean, inv_std, gamma, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
