@@ -107,7 +107,8 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
     for p in prange(n * c):
         b, ch = _split_plane(p, c)
         for oh in range(ho):
-            out[b, ch, oh, :] = 0
+            for ow in range(wo):
+                out[b, ch, oh, ow] = 0
             for i in range(kh):
                 ih = oh * sh - ph + i
                 if ih < 0 or ih >= h:
