@@ -281,6 +281,52 @@ def dropout_case(draw: Any) -> Case:
     return Case((Arr(randn(shape, seed)), p, True), {"mask": State(mask)}, seed)
 
 
+@st.composite
+def cat_case(draw: Any) -> Case:
+    """1-4 arrays of one shape (1-4 dims) but for their lengths (1-4) along a drawn dim (negative too)."""
+    shape, seed = draw(cst.shapes(1, 4, 1, 5)), draw(cst.seeds())
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    lengths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
+    parts = [Arr(randn(tuple(n if i == axis % len(shape) else s for i, s in enumerate(shape)), seed + k))
+             for k, n in enumerate(lengths)]
+    return Case((parts, axis), seed=seed)
+
+
+@st.composite
+def broadcast_case(draw: Any) -> Case:
+    """Two arrays that broadcast: each takes the full shape (1-4 dims) with leading axes dropped and
+    other axes set to 1 at random (a gate (N, C, 1, 1) against (N, C, H, W) among them)."""
+    shape, seed = draw(cst.shapes(1, 4, 1, 5)), draw(cst.seeds())
+
+    def squeezed() -> tuple[int, ...]:
+        drop = draw(st.integers(0, len(shape) - 1))
+        return tuple(1 if draw(st.booleans()) else s for s in shape[drop:])
+    return Case((Arr(randn(squeezed(), seed)), Arr(randn(squeezed(), seed + 1))), seed=seed)
+
+
+@st.composite
+def unflatten_case(draw: Any) -> Case:
+    """x (1-4 dims) whose drawn axis (negative too) has a length of 1-3 factors, split into them,
+    one of them sometimes given as -1."""
+    factors = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    shape, seed = list(draw(cst.shapes(1, 3, 1, 4))), draw(cst.seeds())
+    axis = draw(st.integers(0, len(shape) - 1))
+    shape[axis] = int(np.prod(factors))
+    sizes = list(factors)
+    if draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    return Case((Arr(randn(tuple(shape), seed)), axis - len(shape) if draw(st.booleans()) else axis, tuple(sizes)),
+                seed=seed)
+
+
+@st.composite
+def channel_shuffle_case(draw: Any) -> Case:
+    """(N 1-3, groups x m, H, W) or (N, groups x m, L), groups and m 1-4."""
+    groups, m, seed = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(cst.seeds())
+    rest = draw(st.sampled_from([(3,), (2, 3)]))
+    return Case((Arr(randn((draw(st.integers(1, 3)), groups * m, *rest), seed)), groups), seed=seed)
+
+
 # ---- the table --------------------------------------------------------------------------
 
 ROWS = [
@@ -313,11 +359,15 @@ ROWS = [
     Row("conv2d", TF.conv2d, conv_case()),
     Row("conv2d", TF.conv2d, conv_case(), variant="1-image-chunks", context=column_chunks(1)),
     Row("conv2d", TF.conv2d, conv_case(), variant="3-image-chunks", context=column_chunks(3)),
-    # normalisation, linear, shapes, residual add, dropout
+    # normalisation, linear, dropout, shapes, graphs
     Row("batch_norm", lambda x, g, b, rm, rv, training, momentum, eps:
         TF.batch_norm(x, rm, rv, g, b, training, momentum, eps), batch_norm_case()),
     Row("linear", TF.linear, linear_case()),
+    Row("dropout", lambda x, p, training, mask: TF.dropout(x, p, training), dropout_case()),
     Row("flatten", torch.flatten, flatten_case(), tol=EXACT),
     Row("add", torch.add, same_shape(2), tol=EXACT),
-    Row("dropout", lambda x, p, training, mask: TF.dropout(x, p, training), dropout_case()),
+    Row("cat", torch.cat, cat_case(), tol=EXACT),
+    Row("mul", torch.mul, broadcast_case()),
+    Row("unflatten", torch.unflatten, unflatten_case(), tol=EXACT),
+    Row("channel_shuffle", TF.channel_shuffle, channel_shuffle_case(), tol=EXACT),
 ]

@@ -53,7 +53,7 @@ def test_load_state_dict_lists_every_bad_key_and_shape():
         mine.load_state_dict(state)
     state = mine.state_dict()
     state["0.weight"] = np.zeros((4, 1, 2, 2), np.float32)
-    with pytest.raises(ValueError, match=r"0.weight: expected \(4, 1, 3, 3\), got \(4, 1, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"0.weight: expected shape \(4, 1, 3, 3\), got \(4, 1, 2, 2\)"):
         mine.load_state_dict(state)
 
 

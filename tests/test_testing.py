@@ -145,3 +145,29 @@ def test_gradcheck_refuses_a_backward_that_skips_a_floating_input():
     x, w = cst.arrays((2, 3), np.float64, 0), cst.arrays((4, 3), np.float64, 1)
     with pytest.raises(ValueError, match="returned 1 gradient.*floating input 1"):
         gradcheck((F.linear_forward, backward), x, w)
+
+
+class _Gate(nn.Module):
+    """A module of two inputs: y = a * b (broadcast), backward -> (da, db)."""
+
+    def forward(self, a, b):
+        y, cache = F.mul_forward(a, b)
+        self._save(cache)
+        return y
+
+    def backward(self, dy):
+        return F.mul_backward(dy, self._take())
+
+
+class _WrongSecondGradient(_Gate):
+    def backward(self, dy):
+        da, db = F.mul_backward(dy, self._take())
+        return da, 2 * db
+
+
+def test_gradcheck_checks_every_input_of_a_module_with_several():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 1))
+    assert gradcheck(_Gate(), a, b)
+    with pytest.raises(AssertionError, match="gradcheck input 1: worst element"):
+        gradcheck(_WrongSecondGradient(), a, b)

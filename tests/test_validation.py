@@ -30,6 +30,12 @@ LAYERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (5, 3, 4, 4)),
     "Dropout": (lambda: nn.Dropout(0.3), (5, 3, 4)),
     "Residual": (lambda: nn.Residual(nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())), (5, 3, 4, 4)),
+    "Identity": (nn.Identity, (5, 3, 4)),
+    "Unflatten": (lambda: nn.Unflatten(1, (2, 3)), (5, 6)),
+    "ChannelShuffle": (lambda: nn.ChannelShuffle(3), (5, 6, 2, 2)),
+    "Concat": (lambda: nn.Concat(nn.Conv2d(3, 2, 1), nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())),
+               (5, 3, 4, 4)),
+    "SqueezeExcitation": (lambda: nn.SqueezeExcitation(3, 2), (5, 3, 4, 4)),
     **{cls.__name__: (cls, (5, 3, 4)) for cls in POINTWISE_LAYERS.values()},
 }
 """Every layer of minicnn.nn with an input it accepts (a batch of 5)."""

@@ -166,6 +166,29 @@ def residual_example() -> str:
     ])
 
 
+@example("graphs")
+def graphs_example() -> str:
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0]])
+    y, cache = F.cat_forward([a, b], dim=1)
+    dy = np.array([[0.1, 0.2, 0.3, 0.4, 0.5]])
+    da, db = F.cat_backward(dy, cache)
+    x = np.array([[[1.0, 2.0], [3.0, 4.0]], [[-1.0, 0.5], [2.0, -2.0]]])           # (C=2, H=2, W=2)
+    s = np.array([[[0.5]], [[2.0]]])                                                 # (2, 1, 1): a gate
+    g, mcache = F.mul_forward(x, s)
+    dg = np.ones_like(g)
+    dx, ds = F.mul_backward(dg, mcache)
+    shuffled, _ = F.channel_shuffle_forward(np.arange(6.0).reshape(1, 6, 1), 2)
+    return "\n".join([
+        "cat along dim 1: a = " + fmt(a) + ", b = " + fmt(b) + " -> y = " + fmt(y),
+        "dy = " + fmt(dy) + " splits into da = " + fmt(da) + " and db = " + fmt(db),
+        "mul with broadcasting: x (2, 2, 2) * s (2, 1, 1), s = " + fmt(s.reshape(-1)),
+        "y = x * s =", fmt(g),
+        "with dy = 1: dx = dy * s =", fmt(dx),
+        "ds = sum over the broadcast axes of dy * x = " + fmt(ds.reshape(-1)) + " (each channel's sum of x)",
+        "channel_shuffle, 6 channels in 2 groups: [0 1 2 3 4 5] -> " + fmt(shuffled.reshape(-1)),
+    ])
+
+
 @example("dropout")
 def dropout_example() -> str:
     x = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]])

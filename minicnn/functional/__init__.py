@@ -9,10 +9,12 @@ backward.
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .graph import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .residual import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
 
 OPS = {name[:-len("_forward")]: (fn, globals()[name[:-len("_forward")] + "_backward"])

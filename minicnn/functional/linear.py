@@ -1,4 +1,4 @@
-r"""Fully connected layer (linear) and flatten, and their backward.
+r"""Fully connected layer (linear) and its backward.
 
 Linear
 ------
@@ -20,30 +20,15 @@ each gradient is the chain rule over the one sum above::
     db[o]   = sum_n dy[n,o]            ->  db = dy.sum(0)   (F_out,)
 
 Cache: x (for dw) and w (for dx); no copies are made.
-
-Flatten
--------
-Merges the axes ``start_dim`` to ``end_dim`` (both included) into one, in row-major
-order; for NCHW input, start_dim 1 and end_dim -1::
-
-    y[n, c H W + h W + w] = x[n, c, h, w]        (N, C H W)
-
-Each output entry is exactly one input entry (a permutation-free relabelling),
-so the gradient is the same numbers put back in x's shape::
-
-    dx[n, c, h, w] = dy[n, c H W + h W + w]      ->  dx = dy.reshape(x.shape)
-
-Cache: x's shape only.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..checks import check_dout, normalize_dim, require_float
+from ..checks import check_dout, require_float
 
-__all__ = ["linear_forward", "linear_backward", "LinearCache", "flatten_forward", "flatten_backward", "FlattenCache"]
+__all__ = ["linear_forward", "linear_backward", "LinearCache"]
 
 
 class LinearCache(NamedTuple):
@@ -81,27 +66,3 @@ def linear_backward(dout: Any, cache: LinearCache) -> tuple[Any, Any, Any]:
     dw = xp.matmul(dy_rows.T, rows)
     db = dy_rows.sum(axis=0) if has_bias else None
     return dx, dw, db
-
-
-class FlattenCache(NamedTuple):
-    x_shape: tuple[int, ...]
-    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
-
-
-def flatten_forward(x: Any, start_dim: int = 1, end_dim: int = -1) -> tuple[Any, FlattenCache]:
-    """x with the axes ``start_dim`` to ``end_dim`` (negative counts from the end) merged into one, as
-    ``torch.flatten(x, start_dim, end_dim)``; a view where the memory layout allows."""
-    require_float(x, "flatten")
-    shape = tuple(x.shape)
-    start = normalize_dim(start_dim, max(x.ndim, 1), "flatten", "start_dim")
-    end = normalize_dim(end_dim, max(x.ndim, 1), "flatten", "end_dim")
-    if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {x.ndim}-D input")
-    y = x.reshape(*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
-    return y, FlattenCache(shape, (tuple(y.shape), y.dtype))
-
-
-def flatten_backward(dout: Any, cache: FlattenCache) -> Any:
-    """dx of :func:`flatten_forward`: dout reshaped back to the input's shape."""
-    check_dout(dout, cache.out, "flatten")
-    return dout.reshape(cache.x_shape)

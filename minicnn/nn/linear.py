@@ -1,15 +1,15 @@
-"""Linear and Flatten: thin layers over ``minicnn.functional.linear``."""
+"""Linear: a thin layer over ``minicnn.functional.linear``."""
 from __future__ import annotations
 
 from typing import Any
 
 from .. import backend
 from .. import functional as F
-from ..checks import int_dim, is_positive_int
+from ..checks import is_positive_int
 from .init import default_weight_and_bias
 from .module import Module, Parameter
 
-__all__ = ["Linear", "Flatten"]
+__all__ = ["Linear"]
 
 
 class Linear(Module):
@@ -40,23 +40,3 @@ class Linear(Module):
         self._accumulate(self.weight, dw)
         self._accumulate(self.bias, db)
         return dx
-
-
-class Flatten(Module):
-    """Merge the axes ``start_dim`` to ``end_dim`` into one: (N, C, H, W) -> (N, C H W) by default, as PyTorch's."""
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        super().__init__()
-        self.start_dim = int_dim(start_dim, "Flatten", "start_dim")
-        self.end_dim = int_dim(end_dim, "Flatten", "end_dim")
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-    def forward(self, x: Any) -> Any:
-        y, cache = F.flatten_forward(x, self.start_dim, self.end_dim)
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.flatten_backward(dy, self._take())

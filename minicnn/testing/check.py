@@ -57,14 +57,17 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
     """Check a hand-written backward against central differences, in float64.
 
     ``module_or_fn`` is either a ``minicnn.nn.Module`` (its ``forward(*inputs)``
-    and ``backward(dy)``, which returns the gradient of the first input and ADDS
-    the gradient of every parameter) or a functional pair given as a tuple
+    and ``backward(dy)``, which returns the gradient of the input, or a tuple with one
+    per input for a module of several inputs, and ADDS the gradient of every
+    parameter) or a functional pair given as a tuple
     ``(op_forward, op_backward)`` where ``op_forward(*inputs) -> (out, cache)``
     and ``op_backward(dout, cache)`` returns one gradient per input, in order
     (``None`` for non-differentiable ones, such as integer targets).
 
-    Checked: a Module's first input and every parameter; every floating input of
-    a functional pair. The scalar differentiated is ``sum(out * g)`` with a fixed
+    Checked: every floating input (of a Module, those its backward returns a gradient
+    for) and every parameter. An op over a list of arrays, such as ``cat_forward(xs)``,
+    is checked through a wrapper that takes them one by one:
+    ``gradcheck((lambda a, b: cat_forward([a, b]), cat_backward), a, b)``. The scalar differentiated is ``sum(out * g)`` with a fixed
     random ``g`` (a random upstream gradient, so transposed gradients cannot
     hide); ``out`` may be an array or a Python float (a loss). Floating inputs and
     parameters must be float64. A Module's parameters and buffers are restored
@@ -122,19 +125,23 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
 
 def _module_gradients(module: Any, host_inputs: list[Any], device: Callable[[Sequence[Any]], list[Any]],
                       upstream: Callable[[Any], np.ndarray], eps: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(analytic, numeric) gradients of ``sum(module(*inputs) * g)`` for input 0 and every parameter."""
+    """(analytic, numeric) gradients of ``sum(module(*inputs) * g)`` for every input the backward
+    returns a gradient for, and every parameter."""
     def run_forward() -> Any:
         return module.forward(*device(host_inputs))
 
     out = run_forward()
     g = upstream(out)
     module.zero_grad()
-    analytic = {"input 0": module.backward(backend.asarray(g))}
+    grads = module.backward(backend.asarray(g))
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    inputs = [i for i, x in enumerate(host_inputs) if isinstance(x, np.ndarray) and x.dtype.kind == "f"][:len(grads)]
+    analytic = {f"input {i}": grads[i] for i in inputs if grads[i] is not None}
     analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in module.named_parameters()})
 
     def scalar() -> float:
         return float(np.sum(backend.to_numpy(run_forward()) * g))
-    numeric = {"input 0": _numeric_grad(scalar, host_inputs[0], eps)}
+    numeric = {f"input {i}": _numeric_grad(scalar, host_inputs[i], eps) for i in inputs if grads[i] is not None}
     for n, p in module.named_parameters():
         host = np.array(backend.to_numpy(p.data), copy=True)
 
