@@ -16,6 +16,8 @@ import minicnn
 from minicnn import functional as F
 from minicnn.functional import winograd as wg
 
+from .common import set_threads
+
 LAYERS = [("fashion 1->32 28", 1, 32, 28), ("fashion 32->32 28", 32, 32, 28), ("fashion 32->64 14", 32, 64, 14),
           ("fashion 64->64 14", 64, 64, 14), ("custom 3->32 32", 3, 32, 32), ("custom 32->32 32", 32, 32, 32),
           ("custom 32->64 16", 32, 64, 16), ("custom 64->64 16", 64, 64, 16), ("custom 64->128 8", 64, 128, 8),
@@ -60,22 +62,16 @@ def error() -> None:
             print(f"| {name} | {label} | " + " | ".join(f"{e:.1e}" for e in errs) + " |")
 
 
-def _median(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def speed(backend: str, repeats: int, batch: int, layers: list[str] | None) -> None:
-    """Forward+backward ms per layer: im2col (conv2d_*), Winograd F(2,3) and F(4,3), torch; same run."""
+def speed(backend: str, repeats: int, batch: int, layers: list[str] | None, cpu: bool) -> None:
+    """Forward+backward ms per layer: torch, im2col (conv2d_*), Winograd F(2x2) and F(4x4), interleaved
+    in the same run; median wall time (or, with ``cpu``, the minimum process CPU time)."""
     minicnn.set_backend(backend)
     rng = np.random.default_rng(0)
-    print(f"backend {backend}, batch {batch}, float32, median of {repeats}, torch threads {torch.get_num_threads()}")
-    print("| layer | torch ms | im2col ms | F2 ms | F4 ms | im2col/torch | F2/torch | F4/torch | F4 vs im2col |")
+    clock = time.process_time if cpu else time.perf_counter
+    pick = min if cpu else (lambda ts: float(np.median(ts)))
+    print(f"backend {backend}, batch {batch}, float32, {'min CPU time' if cpu else 'median wall time'} of "
+          f"{repeats}, torch threads {torch.get_num_threads()}")
+    print("| layer | torch ms | im2col ms | F2 ms | F4 ms | im2col/torch | F2/torch | F4/torch | F4/im2col |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, c_in, c_out, hw in LAYERS:
         if layers and not any(s in name for s in layers):
@@ -87,17 +83,21 @@ def speed(backend: str, repeats: int, batch: int, layers: list[str] | None) -> N
         tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
         tdy = torch.from_numpy(dy)
 
-        def run_torch():
-            torch.nn.functional.conv2d(tx, tw, tb, 1, 1).backward(tdy)
-
-        def run_im2col():
-            F.conv2d_backward(dy, F.conv2d_forward(x, w, b, 1, 1)[1])
-
         def run_wino(m):
             return lambda: wg.winograd_conv2d_backward(dy, wg.winograd_conv2d_forward(x, w, b, 1, m)[1])
-        t = [_median(f, repeats) * 1e3 for f in (run_torch, run_im2col, run_wino(2), run_wino(4))]
-        print(f"| {name} | {t[0]:.2f} | {t[1]:.2f} | {t[2]:.2f} | {t[3]:.2f} | {t[1] / t[0]:.2f} | "
-              f"{t[2] / t[0]:.2f} | {t[3] / t[0]:.2f} | {t[1] / t[3]:.2f}x |", flush=True)
+        fns = [lambda: torch.nn.functional.conv2d(tx, tw, tb, 1, 1).backward(tdy),
+               lambda: F.conv2d_backward(dy, F.conv2d_forward(x, w, b, 1, 1)[1]), run_wino(2), run_wino(4)]
+        times = [[] for _ in fns]
+        for f in fns:
+            f()
+        for _ in range(repeats):
+            for f, ts in zip(fns, times):
+                start = clock()
+                f()
+                ts.append(clock() - start)
+        t = [pick(ts) * 1e3 for ts in times]
+        print(f"| {name} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.1f} | {t[1] / t[0]:.2f} | "
+              f"{t[2] / t[0]:.2f} | {t[3] / t[0]:.2f} | {t[3] / t[1]:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
@@ -107,6 +107,11 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--layers", nargs="*")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cpu", action="store_true", help="min process CPU time instead of median wall time")
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    error() if args.what == "error" else speed(args.backend, args.repeats, args.batch, args.layers)
+    if args.what == "error":
+        error()
+    else:
+        set_threads(args.threads)
+        speed(args.backend, args.repeats, args.batch, args.layers, args.cpu)
