@@ -283,6 +283,6 @@ def test_every_package_directory_installs_under_minicnn_and_kernels_never_as_a_t
                 for p in (root / "kernels").rglob("__init__.py")}
     assert set(options["packages"]) == on_disk
     assert "kernels" not in options["packages"]
-    assert options["package_data"] == {"minicnn.kernels.cupy_cuda": ["*.cu"]}
-    assert sorted(p.name for p in (root / "kernels" / "cupy_cuda").glob("*.cu")) == [
-        "conv.cu", "norm.cu", "pool.cu", "softmax.cu"]
+    assert options["package_data"] == {"minicnn.kernels.cupy_cuda": ["*.cu", "*.cuh"]}
+    sources = sorted(p.name for p in (root / "kernels" / "cupy_cuda").glob("*.cu*"))
+    assert "common.cuh" in sources and {"conv.cu", "norm.cu", "pool.cu", "softmax.cu"} <= set(sources)
