@@ -171,3 +171,14 @@ def test_optimizer_hyperparameters_accept_numpy_scalars_and_name_bad_types():
         optim.SGD([Parameter(np.zeros(2, np.float32))], lr=0.1, momentum="0.9")
     with pytest.raises(TypeError, match="Adam: eps must be a number"):
         optim.Adam([Parameter(np.zeros(2, np.float32))], eps=None)
+
+
+def test_load_state_dict_sets_only_the_optimizers_own_hyperparameters():
+    """An edited checkpoint cannot overwrite methods or other attributes through "hyperparams"."""
+    p = Parameter(np.ones(3))
+    opt = optim.SGD([p], lr=0.1)
+    state = opt.state_dict()
+    state["hyperparams"]["step"] = 0
+    with pytest.raises(ValueError, match=r"unknown hyper-parameters \['step'\]"):
+        opt.load_state_dict(state)
+    assert callable(opt.step) and opt.lr == 0.1

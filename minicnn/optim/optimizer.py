@@ -111,6 +111,9 @@ class Optimizer:
                if hasattr(v, "shape") and tuple(np.shape(v)) != by_key[k].shape]
         if bad:
             raise ValueError(f"{name}.load_state_dict: shape mismatch: " + "; ".join(bad))
+        unknown = [h for h in state_dict["hyperparams"] if h not in self._hyper]
+        if unknown:
+            raise ValueError(f"{name}.load_state_dict: unknown hyper-parameters {unknown}; {name} has {list(self._hyper)}")
         for h, v in state_dict["hyperparams"].items():
             setattr(self, h, v)
         self.state = {k: {n: (backend.asarray(np.array(v, copy=True), dtype=by_key[k].dtype)
