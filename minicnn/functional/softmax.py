@@ -55,8 +55,7 @@ from typing import Any, NamedTuple
 from .. import backend
 from ..checks import check_dout, finite_float, normalize_dim, require_float, unit_interval
 
-__all__ = ["softmax_forward", "softmax_backward", "SoftmaxCache",
-           "log_softmax_forward", "log_softmax_backward", "LogSoftmaxCache",
+__all__ = ["softmax_forward", "softmax_backward", "SoftmaxCache", "log_softmax_forward", "log_softmax_backward",
            "cross_entropy_forward", "cross_entropy_backward", "CrossEntropyCache"]
 
 
@@ -84,41 +83,41 @@ def check_cross_entropy_inputs(logits: Any, targets: Any, where: str) -> None:
 
 
 class SoftmaxCache(NamedTuple):
-    y: Any          # the output p, x's shape
+    y: Any          # the output: p for softmax, log p for log_softmax; x's shape
     axis: int
+
+
+def _along(op: str, x: Any, dim: int) -> tuple[Any, SoftmaxCache]:
+    """Kernel ``op`` along axis ``dim`` of x, and the cache its backward needs (the output)."""
+    require_float(x, op)
+    axis = normalize_dim(dim, x.ndim, op)
+    y = getattr(backend.kernels(), op)(x, axis)
+    return y, SoftmaxCache(y, axis)
+
+
+def _along_backward(op: str, dout: Any, cache: SoftmaxCache) -> Any:
+    check_dout(dout, cache.y, op)
+    return getattr(backend.kernels(), op + "_backward")(dout, cache.y, cache.axis)
 
 
 def softmax_forward(x: Any, dim: int = 1) -> tuple[Any, SoftmaxCache]:
     """y = softmax(x) along ``dim``: exp(x - m) / sum(exp(x - m)), m the max along ``dim``."""
-    require_float(x, "softmax")
-    axis = normalize_dim(dim, x.ndim, "softmax")
-    y = backend.kernels().softmax(x, axis)
-    return y, SoftmaxCache(y, axis)
+    return _along("softmax", x, dim)
 
 
 def softmax_backward(dout: Any, cache: SoftmaxCache) -> Any:
     """dx = y * (dout - sum(dout * y, dim))."""
-    check_dout(dout, cache.y, "softmax")
-    return backend.kernels().softmax_backward(dout, cache.y, cache.axis)
+    return _along_backward("softmax", dout, cache)
 
 
-class LogSoftmaxCache(NamedTuple):
-    y: Any          # the output log p, x's shape
-    axis: int
-
-
-def log_softmax_forward(x: Any, dim: int = 1) -> tuple[Any, LogSoftmaxCache]:
+def log_softmax_forward(x: Any, dim: int = 1) -> tuple[Any, SoftmaxCache]:
     """y = log_softmax(x) along ``dim``: (x - m) - log(sum(exp(x - m)))."""
-    require_float(x, "log_softmax")
-    axis = normalize_dim(dim, x.ndim, "log_softmax")
-    y = backend.kernels().log_softmax(x, axis)
-    return y, LogSoftmaxCache(y, axis)
+    return _along("log_softmax", x, dim)
 
 
-def log_softmax_backward(dout: Any, cache: LogSoftmaxCache) -> Any:
+def log_softmax_backward(dout: Any, cache: SoftmaxCache) -> Any:
     """dx = dout - exp(y) * sum(dout, dim)."""
-    check_dout(dout, cache.y, "log_softmax")
-    return backend.kernels().log_softmax_backward(dout, cache.y, cache.axis)
+    return _along_backward("log_softmax", dout, cache)
 
 
 class CrossEntropyCache(NamedTuple):
