@@ -53,6 +53,8 @@ norm:        batch_norm_train(x, gamma, beta, eps) -> (y, mean, var, inv_std)
                  over N and L; var is the biased batch variance
              batch_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
 """
+import math
+
 from .pointwise import POINTWISE
 
 CONSTANTS = ("COLUMN_CHUNK_BYTES",)
@@ -73,6 +75,13 @@ PRIMITIVES = (
 def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
     """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    """(A, K, B): an array of ``shape`` seen as A lines of length K (along ``axis``; negative counts from
+    the end) with stride B, A the product of the sizes before the axis and B of those after it."""
+    axis %= len(shape)
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
 def check_pool_padding(kernel: tuple[int, int], padding: tuple[int, int]) -> None:

@@ -6,34 +6,23 @@ log_softmax share their kernels (and so do their backwards), told apart by ``tak
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import cupy
 import numpy as np
 
+from .. import lines
 from . import launch, raw_kernel
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "softmax_cross_entropy", "softmax_cross_entropy_backward"]
 
 
-def _lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
-    """(A, K, B) of an array of ``shape`` around ``axis``."""
-    if not -len(shape) <= axis < len(shape):
-        raise ValueError(f"axis {axis} is out of range for an array of {len(shape)} dimensions")
-    axis %= len(shape)
-    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-
-
 def _run(name: str, arrays: tuple[Any, ...], axis: int, take_log: bool) -> Any:
     """Run line kernel ``name`` on same-shape arrays; the result has the first one's shape and dtype."""
     first = cupy.ascontiguousarray(arrays[0])
     rest = [cupy.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
-    for a in rest:
-        if a.shape != first.shape:
-            raise ValueError(f"shapes differ: {first.shape} and {a.shape}")
-    na, nk, nb = _lines(first.shape, axis)
+    na, nk, nb = lines(first.shape, axis)
     out = cupy.empty_like(first)
     if first.size:
         launch(raw_kernel("softmax.cu", name, first.dtype), na * nb, first, *rest, out, na, nk, nb, int(take_log))
@@ -60,21 +49,16 @@ def log_softmax_backward(dy: Any, y: Any, axis: int) -> Any:
     return _run("softmax_backward_lines", (dy, y), axis, True)
 
 
-def _targets(targets: Any, n: int, k: int) -> Any:
-    """targets as a contiguous int64 (N,) device array; IndexError unless every value is in [0, K)."""
-    t = cupy.ascontiguousarray(cupy.asarray(targets), dtype=cupy.int64)
-    if t.shape != (n,):
-        raise ValueError(f"targets must have shape ({n},), got {t.shape}")
-    if n and bool(((t < 0) | (t >= k)).any()):
-        raise IndexError(f"targets must lie in [0, {k}), got values in [{int(t.min())}, {int(t.max())}]")
-    return t
+def _targets(targets: Any) -> Any:
+    """targets as a contiguous int64 device array (checked by the caller)."""
+    return cupy.ascontiguousarray(cupy.asarray(targets), dtype=cupy.int64)
 
 
 def softmax_cross_entropy(logits: Any, targets: Any, label_smoothing: float) -> tuple[Any, Any]:
     """(loss, log_probs): loss = mean_n [(1 - eps)(-lp[n, t_n]) + eps mean_k (-lp[n, k])], a 0-d array."""
     logits = cupy.ascontiguousarray(logits)
     n, k = logits.shape
-    t = _targets(targets, n, k)
+    t = _targets(targets)
     log_probs = cupy.empty_like(logits)
     losses = cupy.empty(n, dtype=cupy.float64)
     launch(raw_kernel("softmax.cu", "softmax_cross_entropy_rows", logits.dtype), n,
@@ -89,5 +73,5 @@ def softmax_cross_entropy_backward(log_probs: Any, targets: Any, label_smoothing
     n, k = log_probs.shape
     dlogits = cupy.empty_like(log_probs)
     launch(raw_kernel("softmax.cu", "softmax_cross_entropy_backward", log_probs.dtype), n * k,
-           log_probs, _targets(targets, n, k), np.float64(label_smoothing), dlogits, n, k)
+           log_probs, _targets(targets), np.float64(label_smoothing), dlogits, n, k)
     return dlogits

@@ -24,6 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .. import lines
 from . import _OPTIONS, Twin
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
@@ -111,25 +112,14 @@ def _softmax_cross_entropy_backward(log_probs, targets, smoothing, dlogits):
             dlogits[r, j] = g / n
 
 
-def _lines(x: np.ndarray, axis: int) -> np.ndarray:
-    """x (contiguous, not empty) viewed as (A, K, B) around ``axis``."""
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis {axis} is out of range for an array of {x.ndim} dimensions")
-    axis %= x.ndim
-    return x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), x.shape[axis], -1)
-
-
 def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int, take_log: bool) -> np.ndarray:
     """Run a line kernel on same-shape arrays viewed as (A, K, B); the result has the first one's dtype."""
     first = np.ascontiguousarray(arrays[0])
     rest = [np.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
-    for a in rest:
-        if a.shape != first.shape:
-            raise ValueError(f"shapes differ: {first.shape} and {a.shape}")
     out = np.empty_like(first)
     if first.size == 0:
         return out
-    views = [_lines(a, axis) for a in (first, *rest, out)]
+    views = [a.reshape(lines(first.shape, axis)) for a in (first, *rest, out)]
     kernel(first.size, *views[:-1], take_log, views[-1])
     return out
 
@@ -154,16 +144,6 @@ def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray
     return _apply(_softmax_backward, (dy, y), axis, True)
 
 
-def _targets(targets: np.ndarray, n: int, k: int) -> np.ndarray:
-    """targets as a contiguous int64 (N,) array; IndexError unless every value is in [0, K)."""
-    t = np.ascontiguousarray(targets, dtype=np.int64)
-    if t.shape != (n,):
-        raise ValueError(f"targets must have shape ({n},), got {t.shape}")
-    if n and (t.min() < 0 or t.max() >= k):
-        raise IndexError(f"targets must lie in [0, {k}), got values in [{t.min()}, {t.max()}]")
-    return t
-
-
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
                           label_smoothing: float) -> tuple[np.ndarray, np.ndarray]:
     """(loss, log_probs) for logits (N, K) and integer targets (N,) with values in [0, K).
@@ -173,7 +153,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     """
     logits = np.ascontiguousarray(logits)
     n, k = logits.shape
-    t = _targets(targets, n, k)
+    t = np.ascontiguousarray(targets, dtype=np.int64)
     log_probs = np.empty_like(logits)
     losses = np.empty(n, dtype=np.float64)
     _softmax_cross_entropy(logits.size, logits.reshape(n, k, 1), t, float(label_smoothing),
@@ -187,6 +167,6 @@ def softmax_cross_entropy_backward(log_probs: np.ndarray, targets: np.ndarray,
     log_probs = np.ascontiguousarray(log_probs)
     n, k = log_probs.shape
     dlogits = np.empty_like(log_probs)
-    _softmax_cross_entropy_backward(log_probs.size, log_probs, _targets(targets, n, k),
+    _softmax_cross_entropy_backward(log_probs.size, log_probs, np.ascontiguousarray(targets, dtype=np.int64),
                                     float(label_smoothing), dlogits)
     return dlogits
