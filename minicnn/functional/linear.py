@@ -19,7 +19,8 @@ each gradient is the chain rule over the one sum above::
     dw[o,i] = sum_n dy[n,o] x[n,i]     ->  dw = dy^T x      (F_out, N)(N, F_in)     = (F_out, F_in)
     db[o]   = sum_n dy[n,o]            ->  db = dy.sum(0)   (F_out,)
 
-Cache: x (for dw) and w (for dx); no copies are made.
+Cache: x (for dw) and w (for dx); no copies are made. Leading axes are flattened into rows first:
+one GEMM over all of them (NumPy's matmul of a 3-D x by w runs one GEMM per leading index, 2-3x slower).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def linear_forward(x: Any, w: Any, b: Any = None) -> tuple[Any, LinearCache]:
                          f"input of shape {tuple(x.shape)}")
     if b is not None and tuple(b.shape) != (w.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.shape[0]},), got {tuple(b.shape)}")
-    y = backend.xp().matmul(x, w.T)
+    y = backend.xp().matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
     if b is not None:
         y += b
     return y, LinearCache(x, w, b is not None)
@@ -62,7 +63,7 @@ def linear_backward(dout: Any, cache: LinearCache) -> tuple[Any, Any, Any]:
     check_dout(dout, (x.shape[:-1] + (w.shape[0],), x.dtype), "linear")
     xp = backend.xp()
     rows, dy_rows = x.reshape(-1, x.shape[-1]), dout.reshape(-1, w.shape[0])
-    dx = xp.matmul(dout, w)
+    dx = xp.matmul(dy_rows, w).reshape(x.shape)
     dw = xp.matmul(dy_rows.T, rows)
     db = dy_rows.sum(axis=0) if has_bias else None
     return dx, dw, db
