@@ -7,6 +7,7 @@ Each module's docstring carries the forward formula and the derivation of the
 backward.
 """
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
