@@ -1,14 +1,16 @@
 """Winograd tile transforms as Numba loops, parallel over (channel, block of images).
 
-Same maps as ``kernels.numpy_ref.winograd`` (see there for the notation): ``gather`` reads k x k
-tiles at step s from offset o straight from x (zeros outside the image, no padded copy) and
-writes t d t^T into v (a^2, C, P); ``scatter`` is its adjoint.
+Same maps as ``kernels.numpy_ref.winograd`` (see there for the notation): ``gather`` cuts x into
+k x k tiles at step s from offset o (zeros outside the image) and writes t d t^T into v (a^2, C, P);
+``scatter`` is its adjoint.
 
-One iteration owns one channel of a block of whole images, so the tiles it handles are the
-contiguous run v[:, c, q0:q1] (q = (n, t_h, t_w)) and the planes it writes in ``scatter`` belong
-to no other iteration: overlapping tiles are added in a fixed order, without races. Inside, the
-two 1-D transforms run as loops over q, which LLVM vectorises (a block holds at least ``_RUN``
-tiles), and skip the transform's zero coefficients.
+One iteration owns one channel of a block of whole images (at least ``_RUN`` tiles), so the tiles
+it handles are the contiguous run v[:, c, q0:q1] (q = (n, t_h, t_w)) and the planes it writes in
+``scatter`` belong to no other iteration: overlapping tiles are added in a fixed order, without
+races. It copies its planes into a zero-bordered buffer of the size the tiling reads (in
+``scatter``: adds into one), moves every tile between that buffer and a (k, k, tiles) array through a
+table of tile offsets (:func:`_tiling`), and applies t along both tile axes as loops over the
+tiles, which LLVM vectorises, skipping t's zero coefficients.
 """
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ MIN_TILES = 256
 """conv2d_winograd transforms a chunk of images at a time: at most CHUNK_BYTES of tiles (so that they stay
 in cache between the transforms and the GEMMs), but at least MIN_TILES tiles per channel (wide GEMMs)."""
 
-_RUN = 512
-"""Tiles per loop iteration (at least; whole images): long enough for vector loops."""
+_RUN = 256
+"""Tiles per parallel iteration (at least; whole images): long vector loops, buffers that fit in L2."""
 
 
 @Twin
@@ -54,18 +56,20 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
         e = np.zeros((a, k, length), x.dtype)                   # e[r, j, q] = sum_i t[r, i] d[i, j, q]
         for r in range(a):
             for i in range(k):
-                if t[r, i] != 0:
+                coef = t[r, i]
+                if coef != 0:
                     for j in range(k):
                         for q in range(length):
-                            e[r, j, U(q)] += t[r, i] * d[i, j, U(q)]
+                            e[r, j, U(q)] += coef * d[i, j, U(q)]
         acc = np.empty(length, x.dtype)
         for r in range(a):
             for s in range(a):
                 acc[:] = 0
                 for j in range(k):
-                    if t[s, j] != 0:
+                    coef = t[s, j]
+                    if coef != 0:
                         for q in range(length):
-                            acc[U(q)] += t[s, j] * e[r, j, U(q)]
+                            acc[U(q)] += coef * e[r, j, U(q)]
                 for q in range(length):
                     v[r * a + s, ch, U(q0 + q)] = acc[U(q)]
 
@@ -86,16 +90,18 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
         for r in range(a):
             for sq in range(a):
                 for j in range(k):
-                    if s[j, sq] != 0:
+                    coef = s[j, sq]
+                    if coef != 0:
                         for q in range(length):
-                            f[r, j, U(q)] += s[j, sq] * v[r * a + sq, ch, U(q0 + q)]
+                            f[r, j, U(q)] += coef * v[r * a + sq, ch, U(q0 + q)]
         o = np.zeros((k, k, length), v.dtype)                   # o[i, j, q] = sum_r s[i, r] f[r, j, q]
         for i in range(k):
             for r in range(a):
-                if s[i, r] != 0:
+                coef = s[i, r]
+                if coef != 0:
                     for j in range(k):
                         for q in range(length):
-                            o[i, j, U(q)] += s[i, r] * f[r, j, U(q)]
+                            o[i, j, U(q)] += coef * f[r, j, U(q)]
         planes = np.zeros((n1 - n0, span_h, span_w), v.dtype)   # tiles added where they were read
         flat = planes.ravel()
         for i in range(k):

@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["gather", "scatter", "CHUNK_BYTES", "MIN_TILES"]
 
-CHUNK_BYTES = 1 << 24
+CHUNK_BYTES = 1 << 22
 MIN_TILES = 256
 """conv2d_winograd transforms a chunk of images at a time: at most CHUNK_BYTES of tiles (so that they stay
 in cache between the transforms and the GEMMs), but at least MIN_TILES tiles per channel (wide GEMMs)."""
