@@ -327,6 +327,15 @@ def channel_shuffle_case(draw: Any) -> Case:
     return Case((Arr(randn((draw(st.integers(1, 3)), groups * m, *rest), seed)), groups), seed=seed)
 
 
+@st.composite
+def attention_case(draw: Any) -> Case:
+    """q, k, v of consistent shapes (``attention_shapes``: 0-2 batch axes; L and S, E and E_v drawn
+    apart), q and k scaled 1 or 3 (flat or peaked attention weights)."""
+    g, seed, scale = draw(cst.attention_shapes()), draw(cst.seeds()), draw(st.sampled_from([1.0, 3.0]))
+    return Case((Arr(randn(g.q_shape, seed, scale)), Arr(randn(g.k_shape, seed + 1, scale)),
+                 Arr(randn(g.v_shape, seed + 2))), seed=seed)
+
+
 # ---- the table --------------------------------------------------------------------------
 
 ROWS = [
@@ -363,6 +372,7 @@ ROWS = [
     Row("batch_norm", lambda x, g, b, rm, rv, training, momentum, eps:
         TF.batch_norm(x, rm, rv, g, b, training, momentum, eps), batch_norm_case()),
     Row("linear", TF.linear, linear_case()),
+    Row("scaled_dot_product_attention", TF.scaled_dot_product_attention, attention_case()),
     Row("dropout", lambda x, p, training, mask: TF.dropout(x, p, training), dropout_case()),
     Row("flatten", torch.flatten, flatten_case(), tol=EXACT),
     Row("add", torch.add, same_shape(2), tol=EXACT),

@@ -107,6 +107,41 @@ def pool_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size
     return PoolGeometry(n, c, h, w, (kh, kw), (sh, sw), (ph, pw))
 
 
+@dataclass(frozen=True)
+class AttentionShapes:
+    """One attention call: q (*batch, L, E), k (*batch, S, E), v (*batch, S, E_v), with L = ``length``,
+    S = ``source_length``, E = ``features``, E_v = ``value_features``."""
+
+    batch: tuple[int, ...]
+    length: int
+    source_length: int
+    features: int
+    value_features: int
+
+    @property
+    def q_shape(self) -> tuple[int, ...]:
+        return (*self.batch, self.length, self.features)
+
+    @property
+    def k_shape(self) -> tuple[int, ...]:
+        return (*self.batch, self.source_length, self.features)
+
+    @property
+    def v_shape(self) -> tuple[int, ...]:
+        return (*self.batch, self.source_length, self.value_features)
+
+
+@st.composite
+def attention_shapes(draw: Any, max_batch_dims: int = 2, max_batch: int = 3, max_length: int = 6,
+                     max_features: int = 8) -> AttentionShapes:
+    """Draw consistent attention shapes: 0-2 batch axes of 1-3, L and S 1-6, E and E_v 1-8 (defaults),
+    each drawn on its own (L != S and E != E_v catch a transposed gradient)."""
+    batch = tuple(draw(st.lists(st.integers(1, max_batch), max_size=max_batch_dims)))
+    length, source = draw(st.integers(1, max_length)), draw(st.integers(1, max_length))
+    return AttentionShapes(batch, length, source, draw(st.integers(1, max_features)),
+                           draw(st.integers(1, max_features)))
+
+
 def shapes(min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 6) -> st.SearchStrategy:
     """Array shapes for elementwise ops."""
     return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
