@@ -36,6 +36,7 @@ LAYERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "Concat": (lambda: nn.Concat(nn.Conv2d(3, 2, 1), nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())),
                (5, 3, 4, 4)),
     "SqueezeExcitation": (lambda: nn.SqueezeExcitation(3, 2), (5, 3, 4, 4)),
+    "MultiheadAttention": (lambda: nn.MultiheadAttention(6, 2), (5, 4, 6)),
     **{cls.__name__: (cls, (5, 3, 4)) for cls in POINTWISE_LAYERS.values()},
 }
 """Every layer of minicnn.nn with an input it accepts (a batch of 5)."""
@@ -102,7 +103,8 @@ def test_float16_is_refused_naming_the_layer_and_the_supported_dtypes(backend_na
     layer = make()
     with pytest.raises(TypeError, match=r"supported dtypes: float32 and float64\), got dtype float16") as info:
         layer(backend.asarray(np.ones(shape, np.float16)))
-    assert str(info.value).startswith(tuple(m._name() for m in layer.modules() if not m._modules))
+    named = [m._name() for m in layer.modules() if m is layer or not m._modules]   # it, or the leaf that checked
+    assert str(info.value).startswith(tuple(named))
 
 
 # ---- load_state_dict: all or nothing ------------------------------------------------------------
