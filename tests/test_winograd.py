@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minicnn import backend
@@ -72,6 +72,9 @@ def geometry(draw):
 @pytest.mark.parametrize("m", sorted(POINTS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @given(g=geometry(), bias=st.booleans(), seed=cst.seeds())
+@example(g=(1, 1, 1, 3, 3, 0), bias=True, seed=0)            # one output pixel, batch 1
+@example(g=(1, 2, 3, 7, 10, 1), bias=False, seed=1)          # odd and even sides, neither a multiple of 4
+@example(g=(2, 3, 2, 12, 9, 2), bias=True, seed=2)           # padding 2: tiles past both borders
 def test_matches_torch(backend_name, dtype, m, g, bias, seed):
     """float64 to 1e-9; float32 within F32_ERROR[m] times each array's largest |value|: the transforms add
     and subtract values up to max|B^T| max|A^T| times larger than the output (36x for F(4x4, 3x3)), so
