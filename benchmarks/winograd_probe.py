@@ -73,6 +73,7 @@ def speed(backend: str, repeats: int, batch: int, layers: list[str] | None, cpu:
           f"{repeats}, torch threads {torch.get_num_threads()}")
     print("| layer | torch ms | im2col ms | F2 ms | F4 ms | im2col/torch | F2/torch | F4/torch | F4/im2col |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    totals: dict[str, list[float]] = {}
     for name, c_in, c_out, hw in LAYERS:
         if layers and not any(s in name for s in layers):
             continue
@@ -98,6 +99,13 @@ def speed(backend: str, repeats: int, batch: int, layers: list[str] | None, cpu:
         t = [pick(ts) * 1e3 for ts in times]
         print(f"| {name} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.1f} | {t[1] / t[0]:.2f} | "
               f"{t[2] / t[0]:.2f} | {t[3] / t[0]:.2f} | {t[3] / t[1]:.2f} |", flush=True)
+        total = totals.setdefault(name.split()[0], [0.0, 0.0, 0.0])
+        total[0], total[1] = total[0] + t[0], total[1] + t[1]
+        total[2] += t[3] if c_in >= 16 else t[1]
+    for workload, (torch_ms, im2col_ms, dispatch_ms) in totals.items():
+        print(f"{workload} convolutions, all layers: torch {torch_ms:.1f} ms, im2col {im2col_ms:.1f} ms "
+              f"({im2col_ms / torch_ms:.2f}x torch), F4 where C_in >= 16 else im2col {dispatch_ms:.1f} ms "
+              f"({dispatch_ms / torch_ms:.2f}x torch)")
 
 
 if __name__ == "__main__":
