@@ -93,7 +93,56 @@ def cases(batch: int = 128) -> list[OpCase]:
         _unary("sigmoid", (batch, 32, 28, 28), "sigmoid", torch.sigmoid),
         _unary("log_softmax", (batch, 1000), "log_softmax", lambda t: tf.log_softmax(t, 1)),
         _batch_norm_case(batch), _cross_entropy_case(batch),
+        _attention_case(batch // 2), _multihead_attention_case(batch // 2),
     ]
+
+
+def _attention_case(batch: int, heads: int = 3, length: int = 65, head_dim: int = 64) -> OpCase:
+    """scaled_dot_product_attention as in a ViT-Ti (head size 64) on 32x32 images cut in 4x4 patches (64 + 1 tokens)."""
+    import torch
+    from minicnn import functional as F
+    from minicnn.backend import asarray
+
+    shape = (batch, heads, length, head_dim)
+    k, v = (np.random.default_rng(i).standard_normal(shape).astype(np.float32) for i in (1, 2))
+
+    def mini(q: Any) -> Any:
+        kd, vd = asarray(k), asarray(v)
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = F.scaled_dot_product_attention_forward(q, kd, vd)
+
+        def bwd(dout: Any) -> Any:
+            return F.scaled_dot_product_attention_backward(dout, state["cache"])
+        return fwd, bwd
+
+    def ref(tq: Any) -> Any:
+        tk, tv = torch.from_numpy(k).requires_grad_(), torch.from_numpy(v).requires_grad_()
+        return (lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv)), [tk, tv]
+    return OpCase(f"sdpa {heads} heads L={length} d={head_dim}", shape, mini, ref)
+
+
+def _multihead_attention_case(batch: int, embed_dim: int = 192, heads: int = 3, length: int = 65) -> OpCase:
+    """MultiheadAttention self-attention, ViT-Ti's width; minicnn's backward returns dx and every parameter gradient."""
+    import torch
+    from minicnn import nn
+
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(embed_dim, heads, batch_first=True)
+
+    def mini(x: Any) -> Any:
+        ours = nn.MultiheadAttention(embed_dim, heads)
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+
+        def bwd(dout: Any) -> Any:
+            ours.zero_grad()
+            return (ours.backward(dout), *(p.grad for p in ours.parameters()))
+        return (lambda: ours(x)), bwd
+
+    def ref(tx: Any) -> Any:
+        return (lambda: theirs(tx, tx, tx, need_weights=False)[0]), list(theirs.parameters())
+    return OpCase(f"MultiheadAttention E={embed_dim} {heads} heads", (batch, length, embed_dim), mini, ref)
 
 
 def _batch_norm_case(batch: int) -> OpCase:
