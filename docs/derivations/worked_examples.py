@@ -321,6 +321,46 @@ def softmax_cross_entropy_example() -> str:
     ])
 
 
+@example("attention")
+def attention_example() -> str:
+    q = np.array([[1.0, 0.0], [0.0, 2.0]])                      # L = 2 queries, E = 2
+    k = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, -1.0]])         # S = 3 keys
+    v = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])          # E_v = 2
+    y, cache = F.scaled_dot_product_attention_forward(q, k, v)
+    dy = np.array([[1.0, -1.0], [0.5, 2.0]])
+    dq, dk, dv = F.scaled_dot_product_attention_backward(dy, cache)
+    p, dp = cache.p, dy @ v.T
+    minicnn.manual_seed(0)
+    mha = nn.MultiheadAttention(4, 2, bias=False).astype(np.float64)
+    x = np.array([[[1.0, 0.0, -1.0, 2.0], [0.5, 1.0, 0.0, -1.0]]])         # (N=1, L=2, E=4)
+    dx = mha.backward(np.ones_like(mha(x)) - x)
+    w = mha.in_proj_weight.data
+    heads = mha._heads(x @ w.T)                                            # (3, N, H, L, d)
+    _, att = F.scaled_dot_product_attention_forward(*heads)
+    do = (np.ones_like(x) - x) @ mha.out_proj.weight.data
+    grads = F.scaled_dot_product_attention_backward(do.reshape(1, 2, 2, 2).swapaxes(1, 2), att)
+    paths = [g.swapaxes(1, 2).reshape(1, 2, 4) @ w[i * 4:(i + 1) * 4] for i, g in enumerate(grads)]
+    return "\n".join([
+        "q (L=2, E=2) =", fmt(q), "k (S=3, E=2) =", fmt(k), "v (S=3, E_v=2) =", fmt(v),
+        "Z = q k^T / sqrt(2) =", fmt(q @ k.T / np.sqrt(2)),
+        "P = softmax(Z) row by row (each row sums to 1) =", fmt(p),
+        "y = P v =", fmt(y),
+        "upstream gradient dy =", fmt(dy),
+        "dv = P^T dy =", fmt(dv),
+        "dP = dy v^T =", fmt(dp),
+        "rowsum(dP * P) =", fmt((dp * p).sum(axis=1)),
+        "dZ = P * (dP - rowsum(dP * P)) (each row sums to 0) =", fmt(p * (dp - (dp * p).sum(axis=1, keepdims=True))),
+        "dq = dZ k / sqrt(2) =", fmt(dq),
+        "dk = dZ^T q / sqrt(2) =", fmt(dk),
+        "MultiheadAttention(4, 2, bias=False), x (1, 2, 4), dy = 1 - x; x reaches y through q, k and v:",
+        "  through q: dq W_q =", fmt(paths[0][0]),
+        "  through k: dk W_k =", fmt(paths[1][0]),
+        "  through v: dv W_v =", fmt(paths[2][0]),
+        "  the sum =", fmt(sum(paths)[0]),
+        "  the layer's dx = [dq | dk | dv] W_in =", fmt(dx[0]),
+    ])
+
+
 def _label(layer: nn.Module) -> str:
     """A short name for a layer, with only its non-default window settings."""
     name = type(layer).__name__
