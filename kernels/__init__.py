@@ -52,6 +52,12 @@ norm:        batch_norm_train(x, gamma, beta, eps) -> (y, mean, var, inv_std)
                  x (N, C, L) (L = H*W, or 1 for BatchNorm1d); statistics per channel
                  over N and L; var is the biased batch variance
              batch_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
+             layer_norm(x, gamma, beta, eps) -> (y, mean, inv_std)
+                 x (R, D): statistics of each row over its D values (var biased)
+             layer_norm_backward(dy, x, mean, inv_std, gamma) -> (dx, dgamma, dbeta)
+             local_response_norm(x, size, alpha, beta, k) -> (y, div)
+                 x (N, C, L); div = k + alpha/size * sum of x^2 over channels c - size//2 .. c + (size-1)//2
+             local_response_norm_backward(dy, x, div, size, alpha, beta) -> dx
 """
 import math
 
@@ -69,6 +75,7 @@ PRIMITIVES = (
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "batch_norm_train", "batch_norm_backward",
+    "layer_norm", "layer_norm_backward", "local_response_norm", "local_response_norm_backward",
 ) + tuple(name for op in POINTWISE for name in (op, op + "_backward"))
 
 

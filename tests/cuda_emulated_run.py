@@ -296,6 +296,47 @@ def batch_norm_backward_args(dt):
         yield (rng.standard_normal(x.shape).astype(dt), x, mean, inv_std, gamma), False
 
 
+def layer_norm_inputs(dt):
+    """(x (R, D) centred at 20 with one constant row, gamma, beta): rows shorter and longer than a block
+    (256 threads), several chunks of 64 rows, an empty batch."""
+    for rows, d in [(3, 5), (1, 1), (130, 7), (4, 300), (2, 513), (0, 4)]:
+        x = (rng.standard_normal((rows, d)) + 20).astype(dt)
+        x[:1] = dt(20.5)
+        yield x, rng.standard_normal(d).astype(dt), rng.standard_normal(d).astype(dt)
+
+
+@generates("layer_norm")
+def layer_norm_args(dt):
+    for x, gamma, beta in layer_norm_inputs(dt):
+        yield (x, gamma, beta, 1e-5), False
+
+
+@generates("layer_norm_backward")
+def layer_norm_backward_args(dt):
+    for x, gamma, beta in layer_norm_inputs(dt):
+        _, mean, inv_std = ref.layer_norm(x, gamma, beta, 1e-5)
+        yield (rng.standard_normal(x.shape).astype(dt), x, mean, inv_std, gamma), False
+
+
+def local_response_norm_inputs(dt):
+    """(x (N, C, L), size, alpha, beta, k): odd and even windows, wider than the channels, one channel."""
+    for shape, size in [((2, 5, 3), 3), ((1, 6, 4), 4), ((2, 3, 5), 6), ((3, 1, 2), 2), ((2, 7, 1), 1)]:
+        yield rng.standard_normal(shape).astype(dt), size, 0.7, 0.75, 1.5
+
+
+@generates("local_response_norm")
+def local_response_norm_args(dt):
+    for x, size, alpha, beta, k in local_response_norm_inputs(dt):
+        yield (x, size, alpha, beta, k), False
+
+
+@generates("local_response_norm_backward")
+def local_response_norm_backward_args(dt):
+    for x, size, alpha, beta, k in local_response_norm_inputs(dt):
+        _, div = ref.local_response_norm(x, size, alpha, beta, k)
+        yield (rng.standard_normal(x.shape).astype(dt), x, div, size, alpha, beta), False
+
+
 missing, unknown = sorted(set(PRIMITIVES) - set(GENERATORS)), sorted(set(GENERATORS) - set(PRIMITIVES))
 if missing or unknown:
     sys.exit(f"tests/cuda_emulated_run.py: primitives without an argument generator: {missing}; "

@@ -245,6 +245,36 @@ def batch_norm_case(draw: Any) -> Case:
 
 
 @st.composite
+def layer_norm_case(draw: Any) -> Case:
+    """x of 0-2 leading axes (sides 1-4) and 1-3 normalised ones (sides 1-5), scaled 1, 1e-3 (var below
+    eps) or 1e4, every other row constant (var 0) half the time; weight and bias each given or None; eps
+    1e-5, 1e-3 or 0.1. Constant rows hold normal values, and rows of one value are not scaled by 1e4:
+    on a constant row of large values torch loses digits (its dx = a dy + b x + c in float32, its dweight
+    from x s - mu s); tests/test_normalization.py checks ours there against the exact values."""
+    lead = tuple(draw(st.lists(st.integers(1, 4), max_size=2)))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    seed = draw(cst.seeds())
+    x = randn(lead + shape, seed, draw(st.sampled_from([1.0, 1e-3] + ([1e4] if np.prod(shape) > 1 else []))))
+    if draw(st.booleans()):
+        rows = x.reshape(-1, int(np.prod(shape)))
+        rows[::2] = randn((len(rows[::2]), 1), seed + 3)
+    weight = randn(shape, seed + 1) if draw(st.booleans()) else None
+    bias = randn(shape, seed + 2) if draw(st.booleans()) else None
+    return Case((Arr(x), shape, Arr(weight), Arr(bias), draw(st.sampled_from([1e-5, 1e-3, 0.1]))), seed=seed)
+
+
+@st.composite
+def local_response_norm_case(draw: Any) -> Case:
+    """x (N 1-3, C 1-8, then 1-3 axes of sides 1-4) scaled 1 or 4; size 1 to C + 2 (odd and even, wider
+    than the channels); alpha in [0, 3], beta in [0, 2], k in [0.5, 3] (a positive divisor)."""
+    c, seed = draw(st.integers(1, 8)), draw(cst.seeds())
+    shape = (draw(st.integers(1, 3)), c, *draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    x = randn(shape, seed, draw(st.sampled_from([1.0, 4.0])))
+    return Case((Arr(x), draw(st.integers(1, c + 2)), draw(floats(0.0, 3.0)), draw(floats(0.0, 2.0)),
+                 draw(floats(0.5, 3.0))), seed=seed)
+
+
+@st.composite
 def linear_case(draw: Any) -> Case:
     """x (N 1-4, F_in 1-16) or (*, F_in) with 0 to 3 leading axes (sides 1-4), weight (F_out 1-16, F_in),
     with or without bias."""
@@ -371,6 +401,8 @@ ROWS = [
     # normalisation, linear, dropout, shapes, graphs
     Row("batch_norm", lambda x, g, b, rm, rv, training, momentum, eps:
         TF.batch_norm(x, rm, rv, g, b, training, momentum, eps), batch_norm_case()),
+    Row("layer_norm", TF.layer_norm, layer_norm_case()),
+    Row("local_response_norm", TF.local_response_norm, local_response_norm_case()),
     Row("linear", TF.linear, linear_case()),
     Row("scaled_dot_product_attention", TF.scaled_dot_product_attention, attention_case()),
     Row("dropout", lambda x, p, training, mask: TF.dropout(x, p, training), dropout_case()),

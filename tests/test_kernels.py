@@ -329,7 +329,7 @@ def test_cuda_launches_match_the_kernel_signatures(module):
 
 def test_cuda_block_size_macros_match_the_launch():
     """A kernel compiled with -DX_THREADS=v is launched with v threads per block (norm.cu's block
-    reductions assume BN_THREADS of them): the define and the launch name the same constant."""
+    reductions assume NORM_THREADS of them): the define and the launch name the same constant."""
     checked = 0
     for module, tree in _cuda_wrappers().items():
         for node in ast.walk(tree):
@@ -524,6 +524,29 @@ def test_batch_norm_matches_reference(kernels, dtype, n, c, length, offset, seed
     beta = cst.arrays((c,), dtype, seed + 2)
     _, mean, _, inv_std = check(kernels, "batch_norm_train", x, gamma, beta, 1e-5)
     check(kernels, "batch_norm_backward", cst.arrays(x.shape, dtype, seed + 3), x, mean, inv_std, gamma)
+
+
+# ---- layer norm and local response norm ----------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(rows=st.sampled_from([0, 1, 3, 70, 130]), d=st.integers(1, 12), offset=st.sampled_from([0.0, 20.0]),
+       seed=cst.seeds())
+def test_layer_norm_matches_reference(kernels, dtype, rows, d, offset, seed):
+    """Statistics of each row (an offset mean and a constant row check the corrected two-pass); the
+    backward's dgamma and dbeta over one or several chunks of rows, or none."""
+    x = (cst.arrays((rows, d), np.float64, seed) + offset).astype(dtype)
+    x[:1] = offset + 0.5
+    gamma, beta = cst.arrays((d,), dtype, seed + 1), cst.arrays((d,), dtype, seed + 2)
+    _, mean, inv_std = check(kernels, "layer_norm", x, gamma, beta, 1e-5)
+    check(kernels, "layer_norm_backward", cst.arrays(x.shape, dtype, seed + 3), x, mean, inv_std, gamma)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(n=st.integers(0, 3), c=st.integers(1, 7), length=st.integers(1, 9), data=st.data(), seed=cst.seeds())
+def test_local_response_norm_matches_reference(kernels, dtype, n, c, length, data, seed):
+    size = data.draw(st.integers(1, c + 2), label="size")
+    x = cst.arrays((n, c, length), dtype, seed)
+    _, div = check(kernels, "local_response_norm", x, size, 0.5, 0.75, 1.5)
+    check(kernels, "local_response_norm_backward", cst.arrays(x.shape, dtype, seed + 1), x, div, size, 0.5, 0.75)
 
 
 # ---- an empty batch ------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ LAYERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "LogSoftmax": (lambda: nn.LogSoftmax(1), (5, 4)),
     "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (5, 3)),
     "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (5, 3, 4, 4)),
+    "LayerNorm": (lambda: nn.LayerNorm((4, 4)), (5, 3, 4, 4)),
+    "LocalResponseNorm": (lambda: nn.LocalResponseNorm(3), (5, 3, 4, 4)),
     "Dropout": (lambda: nn.Dropout(0.3), (5, 3, 4)),
     "Residual": (lambda: nn.Residual(nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())), (5, 3, 4, 4)),
     "Identity": (nn.Identity, (5, 3, 4)),

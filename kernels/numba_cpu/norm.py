@@ -1,5 +1,8 @@
-"""Batch normalisation over (N, C, L) arrays as Numba loops, parallel over channels.
+"""Normalisation as Numba loops: batch norm (parallel over channels), layer norm (over rows) and local
+response norm (over (n, c) planes).
 
+Batch norm
+----------
 Notation as in ``numpy_ref.norm``: M = N L values per channel, mu the mean, var
 the biased variance, s = 1 / sqrt(var + eps), xhat = (x - mu) s,
 y = gamma xhat + beta; backward
@@ -18,6 +21,26 @@ every addition wait for the previous one, and without ``fastmath`` LLVM may not
 reorder the additions itself. Four chains let the additions overlap (and pack
 into one vector register), several times faster on the long strips of an early
 layer.
+
+Layer norm
+----------
+x (R, D); the statistics and xhat of ``numpy_ref.norm`` (corrected two-pass,
+float64). Forward: each ``prange`` iteration owns a row: one pass for the plain
+mean, one for the sums of the deviations and of their squares (four
+accumulators each, as above), one writing y. Backward: the rows go in chunks of
+:data:`LN_CHUNK_ROWS`, one ``prange`` iteration per chunk; a row takes one pass
+for its two sums (of gamma dy and gamma dy xhat) and one writing dx and adding
+dy xhat and dy into its chunk's float64 partial dgamma and dbeta (D,); the
+chunks' partials are then added in chunk order. The chunking does not depend on
+the thread count, so the parallel and serial twins add in the same order.
+
+Local response norm
+-------------------
+x (N, C, L); each ``prange`` iteration owns an (n, c) plane of div and y (or
+dx): the window sum is accumulated into the plane's own row of div, channel by
+channel in ascending order (the reference's order). The backward takes two
+kernels: the first writes t = dy x / (div^beta div) and div^beta (into dx),
+the second adds t over the mirrored window and finishes dx in place.
 """
 from __future__ import annotations
 
@@ -28,7 +51,11 @@ from numba import njit, prange
 
 from . import _OPTIONS, Twin
 
-__all__ = ["batch_norm_train", "batch_norm_backward"]
+__all__ = ["batch_norm_train", "batch_norm_backward", "layer_norm", "layer_norm_backward", "local_response_norm",
+           "local_response_norm_backward"]
+
+LN_CHUNK_ROWS = 64
+"""Rows per chunk of the layer-norm backward (each chunk keeps float64 partial dgamma and dbeta)."""
 
 
 @njit(inline="always", **_OPTIONS)
@@ -147,3 +174,188 @@ def batch_norm_backward(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, inv_std
     dgamma, dbeta = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(2))
     _batch_norm_backward(x.size, dy, x, mean, inv_std, gamma, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
+
+
+@njit(inline="always", **_OPTIONS)
+def _row_sums(x, r, d, mu):
+    """(sum (x - mu), sum (x - mu)^2) over row r of x, in float64, four accumulators each."""
+    a0 = a1 = a2 = a3 = 0.0
+    q0 = q1 = q2 = q3 = 0.0
+    top = d - d % 4
+    for i in range(0, top, 4):
+        e0 = x[r, i] - mu
+        e1 = x[r, i + 1] - mu
+        e2 = x[r, i + 2] - mu
+        e3 = x[r, i + 3] - mu
+        a0 += e0
+        a1 += e1
+        a2 += e2
+        a3 += e3
+        q0 += e0 * e0
+        q1 += e1 * e1
+        q2 += e2 * e2
+        q3 += e3 * e3
+    for i in range(top, d):
+        e = x[r, i] - mu
+        a0 += e
+        q0 += e * e
+    return (a0 + a1) + (a2 + a3), (q0 + q1) + (q2 + q3)
+
+
+@Twin
+def _layer_norm(x, gamma, beta, eps, y, mean, inv_std):
+    """Per row: mu and var (corrected two-pass, float64), s = 1 / sqrt(var + eps), y = (x - mu) s gamma + beta."""
+    rows, d = x.shape
+    for r in prange(rows):
+        mu0 = _row_sums(x, r, d, 0.0)[0] / d
+        dev, sq = _row_sums(x, r, d, mu0)
+        mu = mu0 + dev / d
+        s = 1.0 / math.sqrt(max(sq - dev * dev / d, 0.0) / d + eps)
+        for i in range(d):
+            y[r, i] = (x[r, i] - mu) * s * gamma[i] + beta[i]
+        mean[r] = mu
+        inv_std[r] = s
+
+
+@Twin
+def _layer_norm_backward(dy, x, mean, inv_std, gamma, dx, partial):
+    """Per row: dx = s/D (D g - sum g - xhat sum(g xhat)), g = gamma dy; per chunk of rows: partial[chunk] =
+    (sum dy xhat, sum dy) over its rows, in float64."""
+    rows, d = x.shape
+    for chunk in prange(partial.shape[0]):
+        part_g, part_b = partial[chunk, 0], partial[chunk, 1]
+        part_g[:] = 0.0
+        part_b[:] = 0.0
+        for r in range(chunk * LN_CHUNK_ROWS, min(rows, (chunk + 1) * LN_CHUNK_ROWS)):
+            mu, s = float(mean[r]), float(inv_std[r])
+            g0 = g1 = g2 = g3 = 0.0
+            h0 = h1 = h2 = h3 = 0.0
+            top = d - d % 4
+            for i in range(0, top, 4):
+                e0 = float(gamma[i] * dy[r, i])
+                e1 = float(gamma[i + 1] * dy[r, i + 1])
+                e2 = float(gamma[i + 2] * dy[r, i + 2])
+                e3 = float(gamma[i + 3] * dy[r, i + 3])
+                g0 += e0
+                g1 += e1
+                g2 += e2
+                g3 += e3
+                h0 += e0 * ((x[r, i] - mu) * s)
+                h1 += e1 * ((x[r, i + 1] - mu) * s)
+                h2 += e2 * ((x[r, i + 2] - mu) * s)
+                h3 += e3 * ((x[r, i + 3] - mu) * s)
+            for i in range(top, d):
+                e = float(gamma[i] * dy[r, i])
+                g0 += e
+                h0 += e * ((x[r, i] - mu) * s)
+            sum_g, sum_gx = (g0 + g1) + (g2 + g3), (h0 + h1) + (h2 + h3)
+            k = s / d
+            for i in range(d):
+                xhat = (x[r, i] - mu) * s
+                dx[r, i] = k * (d * (gamma[i] * dy[r, i]) - sum_g - xhat * sum_gx)
+                part_g[i] += dy[r, i] * xhat
+                part_b[i] += dy[r, i]
+
+
+@njit(**_OPTIONS)
+def _sum_chunks(partial, dgamma, dbeta):
+    """dgamma, dbeta = the chunks' partial sums added in chunk order."""
+    for j in range(partial.shape[2]):
+        g = b = 0.0
+        for chunk in range(partial.shape[0]):
+            g += partial[chunk, 0, j]
+            b += partial[chunk, 1, j]
+        dgamma[j] = g
+        dbeta[j] = b
+
+
+def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+               eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, mean, inv_std) for x (R, D): statistics of each row (corrected two-pass, var biased)."""
+    x = np.ascontiguousarray(x)
+    gamma, beta = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gamma, beta))
+    y = np.empty_like(x)
+    mean, inv_std = (np.empty(x.shape[0], dtype=x.dtype) for _ in range(2))
+    _layer_norm(x.size, x, gamma, beta, float(eps), y, mean, inv_std)
+    return y, mean, inv_std
+
+
+def layer_norm_backward(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
+                        gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dgamma, dbeta): dx = s/D (D dxhat - sum dxhat - xhat sum(dxhat xhat)), dxhat = gamma dy."""
+    x = np.ascontiguousarray(x)
+    dy, mean, inv_std, gamma = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, mean, inv_std, gamma))
+    dx = np.empty_like(x)
+    partial = np.empty((-(-x.shape[0] // LN_CHUNK_ROWS), 2, x.shape[1]))
+    dgamma, dbeta = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(2))
+    _layer_norm_backward(x.size, dy, x, mean, inv_std, gamma, dx, partial)
+    _sum_chunks(partial, dgamma, dbeta)
+    return dx, dgamma, dbeta
+
+
+@Twin
+def _local_response_norm(x, size, alpha, beta, k, y, div):
+    """Per (n, c) plane: div = k + alpha/size * (sum of x^2 over channels c - size//2 .. c + (size-1)//2),
+    y = x / div^beta."""
+    n, c, length = x.shape
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for i in range(length):
+            div[b, ch, i] = 0
+        for j in range(max(ch - size // 2, 0), min(ch + (size - 1) // 2 + 1, c)):
+            for i in range(length):
+                div[b, ch, i] += x[b, j, i] * x[b, j, i]
+        for i in range(length):
+            v = k + alpha * (div[b, ch, i] / size)
+            div[b, ch, i] = v
+            y[b, ch, i] = x[b, ch, i] / v ** beta
+
+
+@Twin
+def _local_response_norm_terms(dy, x, div, beta, t, scale):
+    """Per element: scale = div^beta, t = dy x / (scale div)."""
+    n, c, length = x.shape
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        for i in range(length):
+            sc = div[b, ch, i] ** beta
+            scale[b, ch, i] = sc
+            t[b, ch, i] = dy[b, ch, i] * x[b, ch, i] / (sc * div[b, ch, i])
+
+
+@Twin
+def _local_response_norm_backward(dy, x, t, size, coef, dx):
+    """Per (n, c) plane, dx holding div^beta: dx = dy / div^beta - coef x (sum of t over channels
+    c - (size-1)//2 .. c + size//2)."""
+    n, c, length = x.shape
+    for p in prange(n * c):
+        b = p // c
+        ch = p - b * c
+        lo, hi = max(ch - (size - 1) // 2, 0), min(ch + size // 2 + 1, c)
+        for i in range(length):
+            r = 0.0
+            for j in range(lo, hi):
+                r += t[b, j, i]
+            dx[b, ch, i] = dy[b, ch, i] / dx[b, ch, i] - coef * x[b, ch, i] * r
+
+
+def local_response_norm(x: np.ndarray, size: int, alpha: float, beta: float,
+                        k: float) -> tuple[np.ndarray, np.ndarray]:
+    """(y, div) for x (N, C, L): div = k + alpha/size * (window sum of x^2), y = x / div^beta."""
+    x = np.ascontiguousarray(x)
+    y, div = np.empty_like(x), np.empty_like(x)
+    _local_response_norm(x.size, x, int(size), float(alpha), float(beta), float(k), y, div)
+    return y, div
+
+
+def local_response_norm_backward(dy: np.ndarray, x: np.ndarray, div: np.ndarray, size: int, alpha: float,
+                                 beta: float) -> np.ndarray:
+    """dx = dy / div^beta - (2 alpha beta / size) x (mirrored window sum of dy x / (div^beta div))."""
+    x = np.ascontiguousarray(x)
+    dy, div = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, div))
+    t, dx = np.empty_like(x), np.empty_like(x)
+    _local_response_norm_terms(x.size, dy, x, div, float(beta), t, dx)
+    _local_response_norm_backward(x.size, dy, x, t, int(size), 2 * alpha * beta / size, dx)
+    return dx

@@ -1,4 +1,5 @@
-"""BatchNorm1d and BatchNorm2d: thin layers over ``minicnn.functional.batch_norm_forward/backward``."""
+"""BatchNorm1d, BatchNorm2d, LayerNorm and LocalResponseNorm: thin layers over ``minicnn.functional``'s
+normalisation pairs."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,10 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..checks import finite_float, is_positive_int
+from ..functional.normalization import normalized_shape_tuple
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "LocalResponseNorm"]
 
 
 class _BatchNorm(Module):
@@ -73,3 +75,62 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation over (N, C, H, W) input, statistics per channel over N, H and W."""
 
     _ndims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each row over the trailing ``normalized_shape`` axes, then scale by ``weight`` (ones) and
+    shift by ``bias`` (zeros), both of shape ``normalized_shape``, as PyTorch's. Without
+    ``elementwise_affine`` there are no parameters; ``bias=False`` drops only the shift."""
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = normalized_shape_tuple(normalized_shape, "LayerNorm")
+        self.eps = finite_float(eps, "eps", "LayerNorm")
+        if not self.eps > 0:
+            raise ValueError(f"LayerNorm: eps must be > 0, got {eps!r}")
+        self.elementwise_affine = bool(elementwise_affine)
+        xp = backend.xp()
+        self.register_parameter("weight", Parameter(xp.ones(self.normalized_shape, dtype="float32"))
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(xp.zeros(self.normalized_shape, dtype="float32"))
+                                if elementwise_affine and bias else None)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+    def forward(self, x: Any) -> Any:
+        y, cache = F.layer_norm_forward(x, self.normalized_shape, None if self.weight is None else self.weight.data,
+                                        None if self.bias is None else self.bias.data, self.eps)
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        dx, dweight, dbias = F.layer_norm_backward(dy, self._take())
+        self._accumulate(self.weight, dweight)
+        self._accumulate(self.bias, dbias)
+        return dx
+
+
+class LocalResponseNorm(Module):
+    """x / (k + alpha/size * sum of x^2 over ``size`` neighbouring channels)^beta, for (N, C, *) input
+    (AlexNet), as PyTorch's. No parameters."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        if not is_positive_int(size):
+            raise ValueError(f"LocalResponseNorm: size must be an int >= 1, got {size!r}")
+        self.size = int(size)
+        self.alpha, self.beta, self.k = (finite_float(v, name, "LocalResponseNorm")
+                                         for v, name in ((alpha, "alpha"), (beta, "beta"), (k, "k")))
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+    def forward(self, x: Any) -> Any:
+        y, cache = F.local_response_norm_forward(x, self.size, self.alpha, self.beta, self.k)
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        return F.local_response_norm_backward(dy, self._take())
