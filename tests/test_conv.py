@@ -155,3 +155,19 @@ def test_conv2d_takes_numpy_integers_like_python_ints():
     layer = nn.Conv2d(np.int64(3), np.int64(4), np.int64(3), stride=(np.int32(2), 1))
     assert (layer.kernel_size, layer.stride, layer.in_channels) == ((3, 3), (2, 1), 3)
     assert type(layer.kernel_size[0]) is int and repr(layer) == repr(nn.Conv2d(3, 4, 3, stride=(2, 1)))
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: nn.Conv2d(2, 3, 3, padding=1), (2, 2, 5, 5)),
+                                         (lambda: nn.Linear(4, 3), (2, 4))], ids=["Conv2d", "Linear"])
+def test_a_first_layer_can_skip_its_input_gradient(backend_name, make, shape):
+    """input_grad=False: no dx (None), the same parameter gradients."""
+    x = cst.arrays(shape, np.float64, 1)
+    full, first = make().astype(np.float64), make().astype(np.float64)
+    first.load_state_dict(full.state_dict())
+    first.input_grad = False
+    dy = cst.arrays(tuple(full(backend.asarray(x)).shape), np.float64, 2)
+    assert full.backward(backend.asarray(dy)) is not None
+    first(backend.asarray(x))
+    assert first.backward(backend.asarray(dy)) is None
+    for (name, p), q in zip(full.named_parameters(), first.parameters()):
+        assert_close(q.grad, p.grad, 0, 0, name)

@@ -135,12 +135,9 @@ def _batch_chunks(n: int, column_bytes_per_image: int) -> Iterator[slice]:
         yield slice(start, min(start + step, n))
 
 
-def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, padding: int | Pair = 0,
-                   dilation: int | Pair = 1, groups: int = 1) -> tuple[Any, Conv2dCache]:
-    """y = conv2d(x, w) + b, NCHW / OIHW as ``torch.nn.functional.conv2d``. See the module docstring.
-
-    x (N, C_in, H, W), w (C_out, C_in/groups, k_h, k_w) and b (C_out,) or None; y (N, C_out, H_out, W_out).
-    """
+def _check_conv(x: Any, w: Any, b: Any, stride: int | Pair, padding: int | Pair, dilation: int | Pair,
+                groups: int) -> tuple[Pair, Pair, Pair, tuple[int, int, int, int]]:
+    """Validate conv2d's arguments; (stride, padding, dilation) as pairs and the output shape."""
     require_float(x, "conv2d")
     require_float(w, "conv2d weight")
     require_ndim(x, (4,), "conv2d", "(N, C, H, W)")
@@ -148,56 +145,74 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
     if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
         raise TypeError(f"conv2d: input, weight and bias must have one dtype, got {x.dtype}, {w.dtype}"
                         f"{'' if b is None else ', ' + str(b.dtype)}")
-    (kh, kw), stride, padding, dilation = conv_hyperparameters(tuple(w.shape[2:]), stride, padding, dilation,
-                                                               "conv2d")
-    n, c_in = x.shape[:2]
+    kernel, stride, padding, dilation = conv_hyperparameters(tuple(w.shape[2:]), stride, padding, dilation,
+                                                             "conv2d")
     c_out, c_g = w.shape[:2]
     if not is_positive_int(groups) or c_out % groups:
         raise ValueError(f"conv2d: groups={groups!r} must be an int >= 1 dividing the weight's {c_out} "
                          "output channels")
-    if c_in != c_g * groups:
+    if x.shape[1] != c_g * groups:
         raise ValueError(f"conv2d: expected {c_g * groups} channels (axis 1) for a weight of {c_g} per group x "
                          f"{groups} groups, got input of shape {tuple(x.shape)}")
     if b is not None and tuple(b.shape) != (c_out,):
         raise ValueError(f"conv2d: bias must have shape ({c_out},), got {tuple(b.shape)}")
-    ho, wo = conv_output_hw(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
-    xp, kernels = backend.xp(), backend.kernels()
-    k, l = c_g * kh * kw, ho * wo
-    w_g = w.reshape(groups, c_out // groups, k)
-    y = xp.empty((n, c_out, l), dtype=x.dtype)
-    for chunk in _batch_chunks(n, c_in * kh * kw * l * x.itemsize):
-        cols = kernels.im2col(x[chunk], kh, kw, stride, padding, dilation)           # (m, C_in K', L)
-        m = cols.shape[0]
-        y_t = xp.matmul(w_g, cols.transpose(1, 0, 2).reshape(groups, k, m * l)).reshape(c_out, m, l)
-        if b is None:
-            y[chunk] = y_t.transpose(1, 0, 2)
-        else:
-            xp.add(y_t.transpose(1, 0, 2), b.reshape(1, c_out, 1), out=y[chunk])
-    return (y.reshape(n, c_out, ho, wo),
-            Conv2dCache(x, (n, c_out, ho, wo), w, b is not None, stride, padding, dilation, groups))
+    ho, wo = conv_output_hw(x.shape, kernel, stride, padding, dilation, "conv2d")
+    return stride, padding, dilation, (x.shape[0], c_out, ho, wo)
 
 
-def conv2d_backward(dout: Any, cache: Conv2dCache) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias."""
+def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, padding: int | Pair = 0,
+                   dilation: int | Pair = 1, groups: int = 1) -> tuple[Any, Conv2dCache]:
+    """y = conv2d(x, w) + b, NCHW / OIHW as ``torch.nn.functional.conv2d``. See the module docstring;
+    the definition written as loops is :func:`minicnn.functional.loops.conv2d_loops`.
+
+    x (N, C_in, H, W), w (C_out, C_in/groups, k_h, k_w) and b (C_out,) or None; y (N, C_out, H_out, W_out).
+    """
+    stride, padding, dilation, out_shape = _check_conv(x, w, b, stride, padding, dilation, groups)
+    n, c_out, ho, wo = out_shape
+    y = backend.xp().empty((n, c_out, ho * wo), dtype=x.dtype)
+    cache = Conv2dCache(x, out_shape, w, b is not None, stride, padding, dilation, groups)
+    for chunk, cols in _columns(cache):
+        y_t = (_by_group(w, groups) @ cols).reshape(c_out, -1, ho * wo)    # the GEMMs: (C_out, m, L)
+        backend.xp().add(y_t.transpose(1, 0, 2), 0 if b is None else b.reshape(1, c_out, 1), out=y[chunk])
+    return y.reshape(out_shape), cache
+
+
+def conv2d_backward(dout: Any, cache: Conv2dCache, input_grad: bool = True) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias, and dx is None with
+    ``input_grad=False`` (the network's first layer, whose input is data: PyTorch skips it too)."""
     check_dout(dout, (cache.out_shape, cache.x.dtype), "conv2d")
     xp, kernels = backend.xp(), backend.kernels()
-    x, _, w, has_bias, stride, padding, dilation, groups = cache
-    n, c_in, h, wd = x.shape
-    c_out, c_g, kh, kw = w.shape
-    k, l = c_g * kh * kw, dout.shape[2] * dout.shape[3]
-    w_g = w.reshape(groups, c_out // groups, k)
-    dx = xp.empty(x.shape, dtype=dout.dtype)
-    dw = xp.zeros((groups, c_out // groups, k), dtype=dout.dtype)
-    db = xp.zeros(c_out, dtype=dout.dtype) if has_bias else None
-    for chunk in _batch_chunks(n, c_in * kh * kw * l * x.itemsize):
-        cols = kernels.im2col(x[chunk], kh, kw, stride, padding, dilation)
-        m = cols.shape[0]
-        x_t = cols.transpose(1, 0, 2).reshape(groups, k, m * l)
-        dy_t = xp.ascontiguousarray(dout[chunk].reshape(m, c_out, l).transpose(1, 0, 2))    # (C_out, m, L)
-        dy_g = dy_t.reshape(groups, c_out // groups, m * l)
-        dw += xp.matmul(dy_g, x_t.transpose(0, 2, 1))
-        dcols = xp.matmul(w_g.transpose(0, 2, 1), dy_g).reshape(groups * k, m, l).transpose(1, 0, 2)
-        dx[chunk] = kernels.col2im(dcols, (m, c_in, h, wd), kh, kw, stride, padding, dilation)
-        if has_bias:
-            db += dy_t.reshape(c_out, m * l).sum(axis=1)
+    x, (n, c_out, ho, wo), w, has_bias, stride, padding, dilation, groups = cache
+    w_g = _by_group(w, groups)
+    dx = xp.empty(x.shape, dtype=x.dtype) if input_grad else None
+    dw = xp.zeros(w_g.shape, dtype=x.dtype)
+    for chunk, cols in _columns(cache):
+        m = chunk.stop - chunk.start
+        dy_t = xp.ascontiguousarray(dout[chunk].reshape(m, c_out, ho * wo).transpose(1, 0, 2))   # (C_out, m, L)
+        dy_g = dy_t.reshape(groups, c_out // groups, m * ho * wo)
+        dw += dy_g @ cols.transpose(0, 2, 1)                               # dW_g = dY_g X_g^T
+        if input_grad:
+            dcols = (w_g.transpose(0, 2, 1) @ dy_g).reshape(-1, m, ho * wo).transpose(1, 0, 2)   # W_g^T dY_g
+            dx[chunk] = kernels.col2im(dcols, (m, *x.shape[1:]), *w.shape[2:], stride, padding, dilation)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dw.reshape(w.shape), db
+
+
+def _by_group(w: Any, groups: int) -> Any:
+    """W_g: the weight (C_out, C_in/G, k_h, k_w) as G matrices (C_out/G, K), one row per output channel."""
+    c_out = w.shape[0]
+    return w.reshape(groups, c_out // groups, -1)
+
+
+def _columns(cache: Conv2dCache) -> Iterator[tuple[slice, Any]]:
+    """(chunk, X_g) for each chunk of images: the chunk's im2col columns as G matrices (K, m L).
+
+    The CPU kernels store columns channel-major, (C_in k_h k_w, m, L) in memory, so this view of
+    them costs no copy (the GPU's layout is copied once here)."""
+    x, _, w, _, stride, padding, dilation, groups = cache
+    kh, kw = w.shape[2:]
+    rows = x.shape[1] * kh * kw
+    per_image = rows * (cache.out_shape[2] * cache.out_shape[3]) * x.itemsize
+    for chunk in _batch_chunks(x.shape[0], per_image):
+        cols = backend.kernels().im2col(x[chunk], kh, kw, stride, padding, dilation)     # (m, C_in K', L)
+        yield chunk, cols.transpose(1, 0, 2).reshape(groups, rows // groups, -1)

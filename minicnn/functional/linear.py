@@ -57,13 +57,14 @@ def linear_forward(x: Any, w: Any, b: Any = None) -> tuple[Any, LinearCache]:
     return y, LinearCache(x, w, b is not None)
 
 
-def linear_backward(dout: Any, cache: LinearCache) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) of :func:`linear_forward`: dy w, dy^T x, dy summed over the rows (None without bias)."""
+def linear_backward(dout: Any, cache: LinearCache, input_grad: bool = True) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) of :func:`linear_forward`: dy w, dy^T x, dy summed over the rows (None without bias);
+    dx is None with ``input_grad=False``."""
     x, w, has_bias = cache
     check_dout(dout, (x.shape[:-1] + (w.shape[0],), x.dtype), "linear")
     xp = backend.xp()
     rows, dy_rows = x.reshape(-1, x.shape[-1]), dout.reshape(-1, w.shape[0])
-    dx = xp.matmul(dy_rows, w).reshape(x.shape)
+    dx = xp.matmul(dy_rows, w).reshape(x.shape) if input_grad else None
     dw = xp.matmul(dy_rows.T, rows)
     db = dy_rows.sum(axis=0) if has_bias else None
     return dx, dw, db

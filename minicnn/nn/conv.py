@@ -13,7 +13,12 @@ __all__ = ["Conv2d"]
 
 
 class Conv2d(Module):
-    """2-D convolution over NCHW input with an OIHW weight, PyTorch's arguments and defaults."""
+    """2-D convolution over NCHW input with an OIHW weight, PyTorch's arguments and defaults.
+
+    ``input_grad`` (default True): set it to False on a network's first layer, whose input is data,
+    and backward skips the input gradient (a col2im and a matrix product) and returns None, as
+    PyTorch does for an input that does not require grad.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
@@ -32,6 +37,7 @@ class Conv2d(Module):
         self.weight = Parameter(xp.zeros((out_channels, in_channels // groups, *self.kernel_size), dtype="float32"))
         self.register_parameter("bias", Parameter(xp.zeros(out_channels, dtype="float32")) if bias else None)
         default_weight_and_bias(self.weight, self.bias)
+        self.input_grad = True
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -59,7 +65,7 @@ class Conv2d(Module):
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dw, db = F.conv2d_backward(dy, self._take())
+        dx, dw, db = F.conv2d_backward(dy, self._take(), self.input_grad)
         self._accumulate(self.weight, dw)
         self._accumulate(self.bias, db)
         return dx

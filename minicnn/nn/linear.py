@@ -13,7 +13,10 @@ __all__ = ["Linear"]
 
 
 class Linear(Module):
-    """y = x W^T + b for x (N, *, in_features), weight (out_features, in_features), as PyTorch's."""
+    """y = x W^T + b for x (N, *, in_features), weight (out_features, in_features), as PyTorch's.
+
+    ``input_grad``: as :class:`~minicnn.nn.Conv2d`'s (False: backward returns None instead of dx).
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
@@ -25,6 +28,7 @@ class Linear(Module):
         self.weight = Parameter(xp.zeros((out_features, in_features), dtype="float32"))
         self.register_parameter("bias", Parameter(xp.zeros(out_features, dtype="float32")) if bias else None)
         default_weight_and_bias(self.weight, self.bias)
+        self.input_grad = True
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -36,7 +40,7 @@ class Linear(Module):
         return y
 
     def backward(self, dy: Any) -> Any:
-        dx, dw, db = F.linear_backward(dy, self._take())
+        dx, dw, db = F.linear_backward(dy, self._take(), self.input_grad)
         self._accumulate(self.weight, dw)
         self._accumulate(self.bias, db)
         return dx
