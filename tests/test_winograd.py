@@ -162,17 +162,17 @@ def _fractions(a: np.ndarray) -> str:
 def winograd_example() -> str:
     """The worked example of docs/derivations/winograd.md: the matrices, then one F(2x2, 3x3) tile forward
     and backward, every intermediate printed (to hook into docs/derivations/worked_examples.py)."""
-    from minicnn.functional.winograd import _transforms
-    fmt = lambda a: np.array2string(np.asarray(a) + 0.0, precision=4, suppress_small=True, floatmode="maxprec",  # noqa: E731
-                                    separator=" ", max_line_width=100)
+    def fmt(a: np.ndarray) -> str:
+        return np.array2string(np.asarray(a) + 0.0, precision=4, suppress_small=True, floatmode="maxprec",
+                               separator=" ", max_line_width=100)
     lines = []
     for m in sorted(POINTS):
         at, g, bt = winograd_matrices(m)
         pts = ", ".join(str(p) for p in POINTS[m])
         lines += [f"F({m}x{m}, 3x3), points {pts}, infinity:", "A^T =", _fractions(at), "G =", _fractions(g),
                   "B^T =", _fractions(bt)]
-    at, a, bt, b, _ = (mat.astype(np.float64) for mat in _transforms(2, np.dtype(np.float64)))
-    g = winograd_matrices(2)[1].astype(np.float64)
+    at, g, bt = (mat.astype(np.float64) for mat in winograd_matrices(2))
+    a, b = at.T, bt.T
     x = np.array([[1, 2, 0, -1], [3, 1, 2, 0], [0, -2, 1, 1], [2, 0, 1, 3]], dtype=np.float64)
     w = np.array([[1, 0, -1], [2, 1, 0], [0, 1, 1]], dtype=np.float64)
     dy = np.array([[1, -1], [2, 0]], dtype=np.float64)
