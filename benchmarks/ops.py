@@ -93,6 +93,9 @@ def cases(batch: int = 128) -> list[OpCase]:
         _unary("sigmoid", (batch, 32, 28, 28), "sigmoid", torch.sigmoid),
         _unary("log_softmax", (batch, 1000), "log_softmax", lambda t: tf.log_softmax(t, 1)),
         _batch_norm_case(batch), _cross_entropy_case(batch),
+        _layer_norm_case(batch // 2, 197, 192), _layer_norm_case(batch, 64, 256),
+        _unary("local_response_norm 5", (batch, 64, 14, 14), "local_response_norm",
+               lambda t: tf.local_response_norm(t, 5), size=5),
         _attention_case(batch // 2), _multihead_attention_case(batch // 2),
     ]
 
@@ -170,6 +173,31 @@ def _batch_norm_case(batch: int) -> OpCase:
         b = torch.zeros(c, requires_grad=True)
         return (lambda: torch.nn.functional.batch_norm(tx, torch.zeros(c), torch.ones(c), g, b, True)), [g, b]
     return OpCase("batch_norm 64ch 14x14", shape, mini, ref)
+
+
+def _layer_norm_case(batch: int, length: int, features: int) -> OpCase:
+    import torch
+    from minicnn import functional as F
+    from minicnn.backend import asarray
+
+    rng = np.random.default_rng(2)
+    w, b = (rng.standard_normal(features).astype(np.float32) for _ in range(2))
+
+    def mini(x: Any) -> Any:
+        wd, bd = asarray(w), asarray(b)
+        state = {}
+
+        def fwd() -> None:
+            state["y"], state["cache"] = F.layer_norm_forward(x, (features,), wd, bd)
+
+        def bwd(dout: Any) -> Any:
+            return F.layer_norm_backward(dout, state["cache"])
+        return fwd, bwd
+
+    def ref(tx: Any) -> Any:
+        tw, tb = (torch.from_numpy(a).requires_grad_() for a in (w, b))
+        return (lambda: torch.nn.functional.layer_norm(tx, (features,), tw, tb)), [tw, tb]
+    return OpCase(f"layer_norm {features} (L {length})", (batch, length, features), mini, ref)
 
 
 def _cross_entropy_case(batch: int) -> OpCase:

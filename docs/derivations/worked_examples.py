@@ -229,6 +229,52 @@ def batch_norm_example() -> str:
     ])
 
 
+@example("layer_norm")
+def layer_norm_example() -> str:
+    x = np.array([[1.0, 2.0, 4.0, 5.0], [3.0, 3.0, 3.0, 3.0]])
+    gamma, beta = np.array([1.0, 0.5, 2.0, 1.0]), np.array([0.0, 1.0, 0.0, -1.0])
+    y, cache = F.layer_norm_forward(x, 4, gamma, beta)
+    dy = np.array([[1.0, 0.0, -1.0, 2.0], [0.5, 1.0, 0.0, -1.0]])
+    dx, dgamma, dbeta = F.layer_norm_backward(dy, cache)
+    xhat = (x - cache.mean[:, None]) * cache.inv_std[:, None]
+    g = gamma * dy
+    return "\n".join([
+        "x (2 rows, D=4; the second row constant), eps=1e-5 =", fmt(x),
+        f"gamma = {fmt(gamma)}, beta = {fmt(beta)}",
+        f"mu = {fmt(cache.mean)}, var (biased) = {fmt(x.var(axis=1))}, s = 1/sqrt(var + eps) = {fmt(cache.inv_std)}",
+        "xhat = (x - mu) s (the constant row: exactly 0) =", fmt(xhat),
+        "y = gamma xhat + beta =", fmt(y),
+        "upstream gradient dy =", fmt(dy),
+        "dxhat = gamma dy =", fmt(g),
+        f"row sums: sum dxhat = {fmt(g.sum(axis=1))}, sum dxhat xhat = {fmt(_clean((g * xhat).sum(axis=1)))}",
+        "dx = s/D (D dxhat - sum dxhat - xhat sum(dxhat xhat)) =", fmt(dx),
+        f"dgamma = sum over rows of dy xhat = {fmt(dgamma)}, dbeta = sum over rows of dy = {fmt(dbeta)}",
+        f"each row of dx sums to zero (shifting a row does not change y): {fmt(_clean(dx.sum(axis=1)))}",
+    ])
+
+
+@example("local_response_norm")
+def local_response_norm_example() -> str:
+    x = np.array([1.0, 2.0, 3.0, -1.0]).reshape(1, 4, 1)
+    y, cache = F.local_response_norm_forward(x, size=2, alpha=1.0, beta=0.5, k=1.0)
+    dy = np.array([1.0, 0.0, -1.0, 2.0]).reshape(1, 4, 1)
+    dx = F.local_response_norm_backward(dy, cache)
+    xs, div, g = x.ravel(), cache.div.ravel(), dy.ravel()
+    t = g * xs / (div ** 0.5 * div)
+    return "\n".join([
+        "x (N=1, C=4, L=1) over the channels =", fmt(xs),
+        "size n=2, alpha=1, beta=0.5, k=1: W(c) = {c-1, c} (n//2 = 1 before, (n-1)//2 = 0 after)",
+        f"window sums of x^2 = {fmt(xs ** 2 + np.append(0.0, xs[:-1] ** 2))}",
+        f"div = k + alpha/n * sum = {fmt(div)}",
+        f"y = x / div^beta = {fmt(y.ravel())}",
+        f"upstream gradient dy = {fmt(g)}",
+        f"t = dy x / (div^beta div) = {fmt(t)}",
+        "channel j sits in the windows of c in M(j) = {j, j+1} (the window mirrored):",
+        f"mirrored window sums of t = {fmt(t + np.append(t[1:], 0.0))}",
+        f"dx = dy / div^beta - (2 alpha beta / n) x (mirrored sum) = {fmt(dx.ravel())}",
+    ])
+
+
 @example("optimisers")
 def optimisers_example() -> str:
     grads = [np.array([1.0, -2.0]), np.array([0.5, -2.0]), np.array([-1.0, -2.0])]
