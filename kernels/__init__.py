@@ -11,8 +11,8 @@ Conventions shared by all primitives
 ------------------------------------
 * Arrays are NCHW; ``stride``, ``padding``, ``dilation`` and ``kernel`` are
   ``(h, w)`` pairs of ints; results keep the input's floating dtype.
-* Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``
-  (:func:`out_size`, shared by the backends with :func:`check_pool_padding`).
+* Output size of a window op: ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1``, or for
+  pooling with ``ceil_mode`` the ceiling (:func:`out_size`, the one rule, shared by the backends).
 * ``im2col`` rows are ordered ``c * k_h * k_w + i * k_w + j`` (channel, kernel
   row, kernel column) and columns ``oh * W_out + ow``, so an OIHW weight reshaped
   to ``(C_out, C * k_h * k_w)`` multiplies it directly. The values are those of
@@ -21,22 +21,27 @@ Conventions shared by all primitives
   so one GEMM covers every image), the CUDA backend as a contiguous
   ``(N, C*kh*kw, Ho*Wo)`` array: callers must not depend on the strides, and
   ``col2im`` accepts columns of any strides.
-* Pooling padding is at most half the kernel (as PyTorch demands, so every
-  window holds a pixel); ``max_pool2d`` and ``avg_pool2d`` raise ``ValueError``
-  otherwise (:func:`check_pool_padding`).
+* Pooling padding is at most half the kernel (the caller checks it, as PyTorch
+  demands), so every window holds a pixel, a ``ceil_mode`` window too.
 * Backward primitives never modify their inputs.
 
 The primitive set
 -----------------
 conv:        im2col(x, kh, kw, stride, padding, dilation) -> cols (N, C*kh*kw, Ho*Wo)
              col2im(cols, x_shape, kh, kw, stride, padding, dilation) -> dx (N, C, H, W)
-pool:        max_pool2d(x, kernel, stride, padding) -> (out, argmax)
+             winograd_gather(x, t, step, offset, tiles) -> v (a^2, C, N T_h T_w): every k x k
+                 tile d of x (zeros outside) as t d t^T; winograd_scatter(v, s, step, offset,
+                 tiles, out) its adjoint, into out (see ``minicnn.functional.winograd``)
+pool:        max_pool2d(x, kernel, stride, padding, ceil_mode) -> (out, argmax)
                  argmax: int64 (N, C, Ho, Wo), flat index h * W + w into the
                  UNPADDED input plane of the first maximum in row-major window order
-                 (padding acts as -inf)
+                 (padding, and the cells a ceil_mode window runs past it, act as -inf)
              max_pool2d_backward(dout, argmax, x_shape) -> dx
-             avg_pool2d(x, kernel, stride, padding) -> out   (padding counted as zeros)
-             avg_pool2d_backward(dout, x_shape, kernel, stride, padding) -> dx
+             avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad) -> out
+                 each window's sum over its divisor: its cells inside the padded input
+                 (count_include_pad) or inside x (``numpy_ref.pool.avg_divisor``)
+             avg_pool2d_backward(dout, x_shape, kernel, stride, padding, count_include_pad) -> dx
+                 (the output size, ceil_mode's included, is dout's)
 activation:  for every op declared in ``pointwise.py`` (:data:`pointwise.POINTWISE`):
                  <op>(x, *params) -> y;   <op>_backward(dy, *saved, *params) -> dx
              saved is x, y or both, as the declaration says; params are Python floats
@@ -63,13 +68,14 @@ import math
 
 from .pointwise import POINTWISE
 
-CONSTANTS = ("COLUMN_CHUNK_BYTES",)
+CONSTANTS = ("COLUMN_CHUNK_BYTES", "WINOGRAD_CHUNK_BYTES", "WINOGRAD_MIN_TILES", "WINOGRAD_MIN_CHANNELS")
 """Every backend module also sets these: ``COLUMN_CHUNK_BYTES``, how many bytes of
 im2col columns ``conv2d`` builds at once (a few MiB on the CPU, so they stay in
-cache; a whole batch on the GPU)."""
+cache; a whole batch on the GPU); the Winograd path's chunk limits and, from how
+many input channels conv2d takes it (see ``minicnn.functional.winograd``)."""
 
 PRIMITIVES = (
-    "im2col", "col2im",
+    "im2col", "col2im", "winograd_gather", "winograd_scatter",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "prelu", "prelu_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
@@ -79,9 +85,15 @@ PRIMITIVES = (
 ) + tuple(name for op in POINTWISE for name in (op, op + "_backward"))
 
 
-def out_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Output length of a window op: ``(size + 2p - d(k-1) - 1) // s + 1``."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+def out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+    """Output length of a window op: ``floor((size + 2p - d(k-1) - 1) / s) + 1``. With ``ceil_mode``
+    (pooling) the ceiling instead, so a last, partial window takes the cells left over, less that window
+    when it would start in the right padding (``(out - 1) s >= size + p``), as in PyTorch."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    return out - 1 if (out - 1) * s >= size + p else out
 
 
 def lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
@@ -89,9 +101,3 @@ def lines(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
     the end) with stride B, A the product of the sizes before the axis and B of those after it."""
     axis %= len(shape)
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-
-
-def check_pool_padding(kernel: tuple[int, int], padding: tuple[int, int]) -> None:
-    """ValueError unless the pooling padding is at most half the kernel, so every window holds a pixel."""
-    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
-        raise ValueError(f"pooling padding {padding} must be at most half the kernel {kernel}")

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 cu = importlib.import_module("minicnn.kernels.cupy_cuda")
 from minicnn import backend  # noqa: E402
-from minicnn.kernels import PRIMITIVES  # noqa: E402
+from minicnn.kernels import PRIMITIVES, out_size  # noqa: E402
 from minicnn.kernels.pointwise import POINTWISE  # noqa: E402
 from minicnn.testing import assert_close  # noqa: E402
 from minicnn.testing import strategies as cst  # noqa: E402
@@ -110,49 +110,52 @@ def col2im_args(dt):
 
 
 def pool_geometries(dt, tries=60):
-    """Random x (with integer ties half the time, NaNs now and then) and a valid kernel, stride, padding."""
+    """Random x (with integer ties half the time, NaNs now and then) and a valid kernel, stride, padding and
+    ceil_mode (half the time; then strides up to 4, so that last windows run past the padding or are dropped)."""
     for _ in range(tries):
         n, c = rng.integers(1, 4), rng.integers(1, 4)
-        kh, kw = (int(v) for v in rng.integers(1, 5, 2)); sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+        ceil_mode = bool(rng.random() < 0.5)
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2)); sh, sw = (int(v) for v in rng.integers(1, 4 + ceil_mode, 2))
         ph, pw = int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1))
         h, w = (int(v) for v in rng.integers(1, 10, 2))
-        if h + 2*ph < kh or w + 2*pw < kw:
+        if min(out_size(h, kh, sh, ph, 1, ceil_mode), out_size(w, kw, sw, pw, 1, ceil_mode)) < 1:
             continue
         x = rng.standard_normal((n, c, h, w)).astype(dt)
         if rng.random() < 0.5:
             x = np.round(x).astype(dt)
         if rng.random() < 0.2:
             x.reshape(-1)[::7] = np.nan
-        yield x, (kh, kw), (sh, sw), (ph, pw)
+        yield x, (kh, kw), (sh, sw), (ph, pw), ceil_mode
 
 
 @generates("max_pool2d")
 def max_pool2d_args(dt):
-    for x, kernel, stride, padding in pool_geometries(dt):
-        yield (x, kernel, stride, padding), True
-    yield (np.zeros((0, 3, 6, 6), dt), (2, 2), (2, 2), (0, 0)), True
+    for x, kernel, stride, padding, ceil_mode in pool_geometries(dt):
+        yield (x, kernel, stride, padding, ceil_mode), True
+    yield (np.zeros((0, 3, 6, 6), dt), (2, 2), (2, 2), (0, 0), False), True
 
 
 @generates("max_pool2d_backward")
 def max_pool2d_backward_args(dt):
-    for x, kernel, stride, padding in pool_geometries(dt):
-        out, argmax = calm(ref.max_pool2d, x, kernel, stride, padding)
+    for x, kernel, stride, padding, ceil_mode in pool_geometries(dt):
+        out, argmax = calm(ref.max_pool2d, x, kernel, stride, padding, ceil_mode)
         yield (rng.standard_normal(out.shape).astype(dt), argmax, x.shape), False
-    out, argmax = ref.max_pool2d(np.zeros((0, 3, 6, 6), dt), (2, 2), (2, 2), (0, 0))
+    out, argmax = ref.max_pool2d(np.zeros((0, 3, 6, 6), dt), (2, 2), (2, 2), (0, 0), False)
     yield (out, argmax, (0, 3, 6, 6)), False
 
 
 @generates("avg_pool2d")
 def avg_pool2d_args(dt):
-    for x, kernel, stride, padding in pool_geometries(dt):
-        yield (x, kernel, stride, padding), False
+    for x, kernel, stride, padding, ceil_mode in pool_geometries(dt):
+        yield (x, kernel, stride, padding, ceil_mode, bool(rng.random() < 0.5)), False
 
 
 @generates("avg_pool2d_backward")
 def avg_pool2d_backward_args(dt):
-    for x, kernel, stride, padding in pool_geometries(dt):
-        out = calm(ref.avg_pool2d, x, kernel, stride, padding)
-        yield (rng.standard_normal(out.shape).astype(dt), x.shape, kernel, stride, padding), False
+    for x, kernel, stride, padding, ceil_mode in pool_geometries(dt):
+        count_include_pad = bool(rng.random() < 0.5)
+        out = calm(ref.avg_pool2d, x, kernel, stride, padding, ceil_mode, count_include_pad)
+        yield (rng.standard_normal(out.shape).astype(dt), x.shape, kernel, stride, padding, count_include_pad), False
 
 
 ACTIVATION_SHAPES = [(2, 3, 4, 5), (3, 7), (1, 1, 2), (4, 2, 9)]

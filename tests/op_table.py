@@ -179,16 +179,19 @@ def classification(draw: Any) -> Case:
 
 
 @st.composite
-def pool_case(draw: Any, ties: bool = False) -> Case:
-    """A valid pooling geometry (padding up to half the kernel: padded borders). Plain: normal values,
-    stride given or left to default to the kernel. ``ties``: values from 1-3 integer levels."""
-    g, seed = draw(cst.pool_geometry()), draw(cst.seeds())
+def pool_case(draw: Any, ties: bool = False, avg: bool = False) -> Case:
+    """A valid pooling geometry (padding up to half the kernel: padded borders), ceil_mode or not (then
+    last windows that run past the padded input, or start in the padding and are dropped, are frequent;
+    see ``cst.pool_geometry``). Plain: normal values, stride given or left to default to the kernel.
+    ``ties``: values from 1-3 integer levels. ``avg``: count_include_pad drawn too."""
+    g, seed = draw(cst.pool_geometry(ceil_mode=None)), draw(cst.seeds())
     if ties:
         levels = draw(st.integers(1, 3))
         x, stride = np.random.default_rng(seed).integers(-levels, 1, g.x_shape).astype(np.float64), g.stride
     else:
         x, stride = randn(g.x_shape, seed), None if draw(st.booleans()) else g.stride
-    return Case((Arr(x), g.kernel, stride, g.padding), seed=seed)
+    flags = {"ceil_mode": g.ceil_mode} | ({"count_include_pad": draw(st.booleans())} if avg else {})
+    return Case((Arr(x), g.kernel, stride, g.padding), flags, seed=seed)
 
 
 @st.composite
@@ -392,7 +395,7 @@ ROWS = [
     # pooling
     Row("max_pool2d", TF.max_pool2d, pool_case()),
     Row("max_pool2d", TF.max_pool2d, pool_case(ties=True), variant="ties", dtypes=(np.float64,)),
-    Row("avg_pool2d", TF.avg_pool2d, pool_case()),
+    Row("avg_pool2d", TF.avg_pool2d, pool_case(avg=True)),
     Row("adaptive_avg_pool2d", TF.adaptive_avg_pool2d, adaptive_case()),
     # conv, in one chunk of columns and in chunks of 1 and 3 images
     Row("conv2d", TF.conv2d, conv_case()),

@@ -369,48 +369,44 @@ def test_im2col_and_col2im_same_padding_path_match_reference(kernels, dtype, x_s
 
 # ---- pooling -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@given(g=cst.pool_geometry(max_batch=3, max_channels=4, max_size=10), ties=st.booleans(), seed=cst.seeds())
-def test_pooling_matches_reference(kernels, dtype, g, ties, seed):
+@given(g=cst.pool_geometry(max_batch=3, max_channels=4, max_size=10, ceil_mode=None), ties=st.booleans(),
+       count_include_pad=st.booleans(), seed=cst.seeds())
+def test_pooling_matches_reference(kernels, dtype, g, ties, count_include_pad, seed):
     """Max pooling (values and the first argmax, also among ties) is exact; its backward within tolerance.
     Average pooling is bit-equal on numba (same order of additions), within tolerance on cupy; its
-    backward, col2im's gather on dout / (k_h k_w) in every backend, is bit-equal everywhere."""
+    backward, col2im's gather on dout / divisor in every backend, is bit-equal everywhere. ceil_mode's
+    last windows included."""
     x = cst.arrays(g.x_shape, dtype, seed)
     if ties:
         x = np.round(x).astype(dtype)
-    out, argmax = check(kernels, "max_pool2d", x, g.kernel, g.stride, g.padding, exact=True)
+    out, argmax = check(kernels, "max_pool2d", x, g.kernel, g.stride, g.padding, g.ceil_mode, exact=True)
     dout = cst.arrays(out.shape, dtype, seed + 1)
     check(kernels, "max_pool2d_backward", dout, argmax, g.x_shape)
     avg_exact = kernels.name == "numba"
-    check(kernels, "avg_pool2d", x, g.kernel, g.stride, g.padding, exact=avg_exact)
-    check(kernels, "avg_pool2d_backward", dout, g.x_shape, g.kernel, g.stride, g.padding, exact=True)
+    geom = (g.kernel, g.stride, g.padding)
+    check(kernels, "avg_pool2d", x, *geom, g.ceil_mode, count_include_pad, exact=avg_exact)
+    check(kernels, "avg_pool2d_backward", dout, g.x_shape, *geom, count_include_pad, exact=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ceil_mode", [False, True])
 @pytest.mark.parametrize("x_shape", [(3, 2, 7, 6), (2, 3, 8, 8), (1, 1, 2, 3)])
-def test_max_pool_2x2_stride_2_path_matches_reference(kernels, dtype, x_shape):
-    """The unrolled 2x2 / stride 2 kernel, on odd sizes (a row or column left over) and with ties."""
+def test_max_pool_2x2_stride_2_path_matches_reference(kernels, dtype, x_shape, ceil_mode):
+    """The unrolled 2x2 / stride 2 kernel, on odd sizes (a row or column left over, or with ceil_mode a
+    last window of one row or column) and with ties."""
     x = np.round(cst.arrays(x_shape, dtype, 4)).astype(dtype)
-    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), ceil_mode, exact=True)
     check(kernels, "max_pool2d_backward", cst.arrays(out.shape, dtype, 5), argmax, x_shape)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_max_pool_propagates_nan_and_keeps_the_first_of_ties(kernels, dtype):
     x = np.array([[[[1, 3, 3, 0], [3, 2, np.nan, 5], [0, 0, 0, 0], [-1, -2, -3, -4]]]], dtype)
-    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), False, exact=True)
     assert np.isnan(out[0, 0, 0, 1]) and argmax[0, 0, 0, 1] == 6
     assert out[0, 0, 0, 0] == 3 and argmax[0, 0, 0, 0] == 1
     assert out[0, 0, 1, 0] == 0 and argmax[0, 0, 1, 0] == 8
-    check(kernels, "max_pool2d", x, (3, 3), (1, 1), (1, 1), exact=True)
-
-
-@pytest.mark.parametrize("name", ["numpy", "numba"])
-@pytest.mark.parametrize("primitive", ["max_pool2d", "avg_pool2d"])
-@pytest.mark.parametrize("padding", [(2, 0), (0, 2)])
-def test_pooling_rejects_padding_larger_than_half_the_kernel(name, primitive, padding):
-    """A window wholly in the padding would have no pixel (max pooling's argmax would point outside it)."""
-    with pytest.raises(ValueError, match="half the kernel"):
-        getattr(backend.kernels(name), primitive)(np.zeros((1, 1, 4, 4)), (3, 3), (1, 1), padding)
+    check(kernels, "max_pool2d", x, (3, 3), (1, 1), (1, 1), False, exact=True)
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -557,10 +553,10 @@ def test_primitives_accept_an_empty_batch(kernels, dtype):
     geom = (3, 3, (1, 1), (1, 1), (1, 1))
     cols = check(kernels, "im2col", x, *geom, exact=True)[0]
     check(kernels, "col2im", cols, x.shape, *geom, exact=True)
-    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), exact=True)
+    out, argmax = check(kernels, "max_pool2d", x, (2, 2), (2, 2), (0, 0), False, exact=True)
     check(kernels, "max_pool2d_backward", out, argmax, x.shape, exact=True)
-    out = check(kernels, "avg_pool2d", x, (3, 3), (1, 1), (1, 1), exact=True)[0]
-    check(kernels, "avg_pool2d_backward", out, x.shape, (3, 3), (1, 1), (1, 1), exact=True)
+    out = check(kernels, "avg_pool2d", x, (3, 3), (1, 1), (1, 1), False, True, exact=True)[0]
+    check(kernels, "avg_pool2d_backward", out, x.shape, (3, 3), (1, 1), (1, 1), True, exact=True)
     weight = np.linspace(-0.5, 0.5, 3).astype(dtype)
     check(kernels, "prelu", x, weight, exact=True)
     check(kernels, "prelu_backward", x, x, weight, exact=True)

@@ -1,13 +1,15 @@
 // Max and average pooling, forward, and max pooling's backward.
 //
 // x is (N, C, H, W); window k_h x k_w, stride s, padding p (at most half the
-// kernel, so every window holds a pixel); output (N, C, H_out, W_out). Window
-// (oh, ow) covers rows [oh s_h - p_h, oh s_h - p_h + k_h) clipped to [0, H), and
-// likewise columns; the clipped part is padding: -inf for max (it never wins),
-// 0 for average (it still counts in the divisor k_h k_w, PyTorch's default).
+// kernel, so every window holds a pixel); output (N, C, H_out, W_out), ceil_mode
+// or not (the wrappers size it). Window (oh, ow) covers rows
+// [oh s_h - p_h, oh s_h - p_h + k_h) clipped to [0, H), and likewise columns; the
+// clipped part is padding, or past it in ceil_mode: -inf for max (it never wins),
+// 0 for average, which divides by the divisor its wrapper passes (the window's
+// cells inside the padded input, or inside x without count_include_pad).
 //
 // Forward: one thread per output. Max backward: one thread per (n, c) plane (see
-// there). Average backward is conv.cu's col2im gather, run on dout / (k_h k_w).
+// there). Average backward is conv.cu's col2im gather, run on dout / divisor.
 #include "common.cuh"
 
 // The window of output position idx = ((n C + c) H_out + oh) W_out + ow: its (n, c) plane
@@ -66,8 +68,9 @@ extern "C" __global__ void max_pool2d_backward(const scalar_t* __restrict__ dout
     }
 }
 
-// out = (sum of the zero-padded window) / (k_h k_w).
-extern "C" __global__ void avg_pool2d(const scalar_t* __restrict__ x, scalar_t* __restrict__ out,
+// out = (sum of the zero-padded window) / divisor[oh, ow].
+extern "C" __global__ void avg_pool2d(const scalar_t* __restrict__ x, const scalar_t* __restrict__ divisor,
+                                      scalar_t* __restrict__ out,
                                       idx_t n, idx_t c, idx_t h, idx_t w, idx_t kh, idx_t kw,
                                       idx_t sh, idx_t sw, idx_t ph, idx_t pw, idx_t ho, idx_t wo)
 {
@@ -77,6 +80,6 @@ extern "C" __global__ void avg_pool2d(const scalar_t* __restrict__ x, scalar_t* 
         for (idx_t ih = win.h0; ih < win.h1; ++ih)
             for (idx_t iw = win.w0; iw < win.w1; ++iw)
                 acc += win.plane[ih * w + iw];
-        out[idx] = acc / (scalar_t)(kh * kw);
+        out[idx] = acc / divisor[idx % (ho * wo)];
     }
 }

@@ -1,12 +1,14 @@
 """Max and average pooling on the GPU: ``pool.cu`` (one thread per output; max backward one thread
-per plane; average backward col2im's gather from ``conv.cu``)."""
+per plane; average backward col2im's gather from ``conv.cu``). The output size, the ``ceil_mode``
+overhang and the average's divisors are the reference's (``numpy_ref.pool``)."""
 from __future__ import annotations
 
 from typing import Any
 
 import cupy
+import numpy as np
 
-from .. import check_pool_padding, out_size
+from ..numpy_ref.pool import avg_divisor, overhang, pooled_hw
 from . import launch, raw_kernel
 from .conv import add_windows
 
@@ -15,23 +17,22 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 Pair = tuple[int, int]
 
 
-def _forward(name: str, x: Any, kernel: Pair, stride: Pair, padding: Pair, *dtypes: Any) -> list[Any]:
-    """Run the forward kernel ``name`` of pool.cu, one thread per output; its (N, C, H_out, W_out)
-    outputs have ``dtypes`` (None: x's dtype)."""
-    check_pool_padding(kernel, padding)
-    x = cupy.ascontiguousarray(x)
+def _forward(name: str, x: Any, kernel: Pair, stride: Pair, padding: Pair, ho: int, wo: int, *arrays: Any) -> None:
+    """Run the forward kernel ``name`` of pool.cu on contiguous x, one thread per (N, C, H_out, W_out)
+    output; ``arrays`` are the kernel's array arguments after x."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = out_size(h, kh, sh, ph, 1), out_size(w, kw, sw, pw, 1)
-    outs = [cupy.empty((n, c, ho, wo), dtype=d or x.dtype) for d in dtypes]
     launch(raw_kernel("pool.cu", name, x.dtype), n * c * ho * wo,
-           x, *outs, n, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo)
-    return outs
+           x, *arrays, n, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo)
 
 
-def max_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair) -> tuple[Any, Any]:
+def max_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool) -> tuple[Any, Any]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    out, argmax = _forward("max_pool2d", x, kernel, stride, padding, None, cupy.int64)
+    x = cupy.ascontiguousarray(x)
+    ho, wo = pooled_hw(x.shape[2:], kernel, stride, padding, ceil_mode)
+    out = cupy.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    argmax = cupy.empty(out.shape, dtype=cupy.int64)
+    _forward("max_pool2d", x, kernel, stride, padding, ho, wo, out, argmax)
     return out, argmax
 
 
@@ -46,15 +47,27 @@ def max_pool2d_backward(dout: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any
     return dx
 
 
-def avg_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair) -> Any:
-    """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
-    return _forward("avg_pool2d", x, kernel, stride, padding, None)[0]
+def avg_pool2d(x: Any, kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool, count_include_pad: bool) -> Any:
+    """out = sum over each zero-padded window / its divisor (``numpy_ref.pool.avg_divisor``)."""
+    x = cupy.ascontiguousarray(x)
+    ho, wo = pooled_hw(x.shape[2:], kernel, stride, padding, ceil_mode)
+    divisor = avg_divisor(x.shape[2:], (ho, wo), kernel, stride, padding, count_include_pad, x.dtype)
+    divisor = cupy.asarray(np.full((ho, wo), divisor))          # (1, 1) or (H_out, W_out), filled out
+    out = cupy.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    _forward("avg_pool2d", x, kernel, stride, padding, ho, wo, divisor, out)
+    return out
 
 
-def avg_pool2d_backward(dout: Any, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -> Any:
-    """dx[n, c, h, w] = sum of dout / (k_h k_w) over the windows covering (h, w): col2im's gather,
-    reading dout / (k_h k_w) as the column row of every kernel offset (no k_h k_w copy)."""
+def avg_pool2d_backward(dout: Any, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+                        count_include_pad: bool) -> Any:
+    """dx[n, c, h, w] = sum of dout / divisor over the windows covering (h, w): col2im's gather, reading
+    dout / divisor as the column row of every kernel offset (no k_h k_w copy), on x with the ``ceil_mode``
+    overhang appended, cut off again."""
     n, c, ho, wo = dout.shape
+    h, w = x_shape[2:]
     kh, kw = kernel
-    dscaled = cupy.ascontiguousarray(dout / (kh * kw))
-    return add_windows(dscaled, (ho * wo, 0, c * ho * wo), x_shape, kh, kw, stride, padding, (1, 1))
+    eh, ew = overhang((h, w), (ho, wo), kernel, stride, padding)
+    divisor = avg_divisor((h, w), (ho, wo), kernel, stride, padding, count_include_pad, dout.dtype)
+    dscaled = cupy.ascontiguousarray(dout / cupy.asarray(divisor))
+    dx = add_windows(dscaled, (ho * wo, 0, c * ho * wo), (n, c, h + eh, w + ew), kh, kw, stride, padding, (1, 1))
+    return dx[:, :, :h, :w]

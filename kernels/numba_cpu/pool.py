@@ -3,9 +3,10 @@
 Notation: x is (N, C, H, W), the window k_h x k_w moves with stride s over x
 padded by p; output (N, C, H_out, W_out). Window (oh, ow) covers image rows
 ``[oh s_h - p_h, oh s_h - p_h + k_h)`` clipped to ``[0, H)`` (and likewise for
-columns): the clipped part is padding, which max pooling reads as -inf (it can
-never win) and average pooling as 0 (it adds nothing but still counts in the
-divisor k_h k_w, as PyTorch's default ``count_include_pad=True``).
+columns): the clipped part is padding (or, in ``ceil_mode``, cells past the
+padded input), which max pooling reads as -inf (it can never win) and average
+pooling as 0 (it adds nothing; whether it counts in the divisor is
+``numpy_ref.pool.avg_divisor``'s rule, computed there and passed in).
 
 Max pooling keeps the argmax of its first maximum in row-major window order, as
 ``numpy.argmax`` does (a NaN counts as the maximum, so it propagates). The
@@ -16,7 +17,7 @@ vectorises. Max backward adds dout into the argmax pixels.
 
 Average pooling works one output row at a time, adding the window's pixels in
 row-major order in the input's dtype, and its backward is col2im's gather
-(``conv.add_windows``) reading dout / (k_h k_w) as the column row of every
+(``conv.add_windows``) reading dout / divisor as the column row of every
 kernel offset (a zero step between offsets, so no copy): both are bit-equal to
 the reference.
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .. import check_pool_padding, out_size
+from ..numpy_ref.pool import avg_divisor, overhang, pooled_hw
 from . import _OPTIONS, U, Twin
 from .conv import _split_plane, _valid_range, add_windows
 
@@ -94,8 +95,9 @@ def _max_pool_backward(dout, argmax, dx):
 
 
 @Twin
-def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
-    """out = (sum of the window's pixels, row-major) / (k_h k_w), built one output row at a time.
+def _avg_pool(x, kh, kw, sh, sw, ph, pw, divisor, out):
+    """out = (sum of the window's pixels, row-major) / divisor (1 x 1, or H_out x W_out), built one output
+    row at a time.
 
     For kernel offset (i, j) the outputs that read inside the image are the
     columns ``[lo, hi)`` (``_valid_range``); adding those stretches in (i, j)
@@ -117,24 +119,28 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, out):
                     lo, hi = _valid_range(j - pw, sw, w, wo)
                     for ow in range(lo, hi):
                         out[b, ch, oh, U(ow)] += x[b, ch, ih, U(ow * sw + j - pw)]
-            for ow in range(wo):
-                out[b, ch, oh, ow] = out[b, ch, oh, ow] / (kh * kw)
+            if divisor.size == 1:       # one divisor (a loop-invariant scalar: LLVM vectorises this loop)
+                d = divisor[0, 0]
+                for ow in range(wo):
+                    out[b, ch, oh, ow] = out[b, ch, oh, ow] / d
+            else:
+                for ow in range(wo):
+                    out[b, ch, oh, ow] = out[b, ch, oh, ow] / divisor[oh, U(ow)]
 
 
-def _with_outputs(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, *dtypes: type) -> tuple[np.ndarray, ...]:
-    """x made contiguous, and empty (N, C, H_out, W_out) outputs of ``dtypes`` (None: x's dtype),
-    after checking the padding."""
-    check_pool_padding(kernel, padding)
+def _with_outputs(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool,
+                  *dtypes: type) -> tuple[np.ndarray, ...]:
+    """x made contiguous, and empty (N, C, H_out, W_out) outputs of ``dtypes`` (None: x's dtype)."""
     x = np.ascontiguousarray(x)
-    n, c, h, w = x.shape
-    shape = (n, c, out_size(h, kernel[0], stride[0], padding[0], 1), out_size(w, kernel[1], stride[1], padding[1], 1))
+    shape = x.shape[:2] + pooled_hw(x.shape[2:], kernel, stride, padding, ceil_mode)
     return (x, *(np.empty(shape, dtype=d or x.dtype) for d in dtypes))
 
 
-def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> tuple[np.ndarray, np.ndarray]:
+def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+               ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
     """out = max over each window of x padded with -inf; argmax (int64) = flat h W + w of its first maximum."""
-    x, out, argmax = _with_outputs(x, kernel, stride, padding, None, np.int64)
-    if (*kernel, *stride, *padding) == (2, 2, 2, 2, 0, 0):
+    x, out, argmax = _with_outputs(x, kernel, stride, padding, ceil_mode, None, np.int64)
+    if (*kernel, *stride, *padding, ceil_mode) == (2, 2, 2, 2, 0, 0, False):
         _max_pool_2x2(x.size, x, out, argmax)
     else:
         _max_pool(x.size, x, *kernel, *stride, *padding, out, argmax)
@@ -151,18 +157,26 @@ def max_pool2d_backward(dout: np.ndarray, argmax: np.ndarray, x_shape: tuple[int
     return dx.reshape(n, c, h, w)
 
 
-def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
-    """out = sum over each zero-padded window / (k_h k_w): padding counts, as in PyTorch's default."""
-    x, out = _with_outputs(x, kernel, stride, padding, None)
-    _avg_pool(x.size, x, *kernel, *stride, *padding, out)
+def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool,
+               count_include_pad: bool) -> np.ndarray:
+    """out = sum over each zero-padded window / its divisor (``numpy_ref.pool.avg_divisor``)."""
+    x, out = _with_outputs(x, kernel, stride, padding, ceil_mode, None)
+    divisor = avg_divisor(x.shape[2:], out.shape[2:], kernel, stride, padding, count_include_pad, x.dtype)
+    _avg_pool(x.size, x, *kernel, *stride, *padding, divisor, out)
     return out
 
 
-def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
-                        padding: Pair) -> np.ndarray:
-    """Every pixel of a window gets dout / (k_h k_w), summed over the windows that cover it: col2im of
-    dout / (k_h k_w) read as the column row of every kernel offset (no k_h k_w copy)."""
+def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+                        count_include_pad: bool) -> np.ndarray:
+    """Every pixel of a window gets dout / its divisor, summed over the windows that cover it: col2im of
+    dout / divisor read as the column row of every kernel offset (no k_h k_w copy), on x with the
+    ``ceil_mode`` overhang appended (``numpy_ref.pool.overhang``), cut off again."""
     n, c, ho, wo = dout.shape
+    h, w = x_shape[2:]
     kh, kw = kernel
-    dscaled = np.ascontiguousarray(dout / (kh * kw))
-    return add_windows(dscaled.reshape(-1), (ho * wo, 0, c * ho * wo), x_shape, kh, kw, stride, padding, (1, 1))
+    eh, ew = overhang((h, w), (ho, wo), kernel, stride, padding)
+    dscaled = np.ascontiguousarray(dout / avg_divisor((h, w), (ho, wo), kernel, stride, padding, count_include_pad,
+                                                      dout.dtype))
+    dx = add_windows(dscaled.reshape(-1), (ho * wo, 0, c * ho * wo), (n, c, h + eh, w + ew), kh, kw, stride,
+                     padding, (1, 1))
+    return dx[:, :, :h, :w]

@@ -70,9 +70,16 @@ def conv2d_backward_loops(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: 
     return dx_pad[:, :, ph:ph + h, pw:pw + width], dw, db
 
 
+def _pool_size(size: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """floor((size + 2p - k) / s) + 1 windows; with ceil_mode the ceiling, written (size + 2p - k + s - 1) // s,
+    less the last window when it would start in the right padding, at or after x_pad cell size + p."""
+    n = (size + 2 * p - k + (s - 1 if ceil_mode else 0)) // s + 1
+    return n - 1 if ceil_mode and (n - 1) * s >= size + p else n
+
+
 def _first_max(x: np.ndarray, n: int, c: int, r0: int, q0: int, kh: int, kw: int) -> tuple[int, int]:
     """(row, col) in x of the first maximum, in row-major window order, of the window whose top-left
-    corner is (r0, q0) in padded coordinates; padded cells (outside x) never win."""
+    corner is (r0, q0) in x's coordinates; cells outside x (padding, or past it) never win."""
     best, where = -np.inf, (-1, -1)
     for i in range(kh):
         for j in range(kw):
@@ -82,12 +89,12 @@ def _first_max(x: np.ndarray, n: int, c: int, r0: int, q0: int, kh: int, kw: int
     return where
 
 
-def max_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-                     padding: tuple[int, int]) -> np.ndarray:
-    """y[n,c,oh,ow] = max_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j], x_pad padded with -inf."""
+def max_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                     ceil_mode: bool = False) -> np.ndarray:
+    """y[n,c,oh,ow] = max_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j], x_pad padded with -inf (and -inf past it)."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     batch, channels, h, width = x.shape
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
+    ho, wo = _pool_size(h, kh, sh, ph, ceil_mode), _pool_size(width, kw, sw, pw, ceil_mode)
     y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
     for n in range(batch):
         for c in range(channels):
@@ -113,38 +120,51 @@ def max_pool2d_backward_loops(dy: np.ndarray, x: np.ndarray, kernel: tuple[int, 
     return dx
 
 
-def avg_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-                     padding: tuple[int, int]) -> np.ndarray:
-    """y[n,c,oh,ow] = sum_{i,j} x_pad[n, c, oh*s_h + i, ow*s_w + j] / (k_h k_w), x_pad padded with zeros."""
+def _window(x_hw: tuple[int, int], r0: int, q0: int, kernel: tuple[int, int], padding: tuple[int, int],
+            count_include_pad: bool) -> tuple[list[tuple[int, int]], int]:
+    """The pixels (row, col) of x in the window with top-left corner (r0, q0) in x's coordinates, and its
+    divisor: the number of its cells inside x_pad (count_include_pad) or inside x; never cells past x_pad."""
+    (h, width), (ph, pw) = x_hw, padding
+    pixels, count = [], 0
+    for r in range(r0, r0 + kernel[0]):
+        for q in range(q0, q0 + kernel[1]):
+            if 0 <= r < h and 0 <= q < width:
+                pixels.append((r, q))
+                count += 1
+            elif count_include_pad and -ph <= r < h + ph and -pw <= q < width + pw:
+                count += 1
+    return pixels, count
+
+
+def avg_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                     ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
+    """y[n,c,oh,ow] = (sum of the window's pixels) / (its divisor, see _window)."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     batch, channels, h, width = x.shape
-    x_pad = _pad(x, ph, pw)
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
+    ho, wo = _pool_size(h, kh, sh, ph, ceil_mode), _pool_size(width, kw, sw, pw, ceil_mode)
     y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
     for n in range(batch):
         for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
-                    acc = 0.0
-                    for i in range(kh):
-                        for j in range(kw):
-                            acc += x_pad[n, c, oh * sh + i, ow * sw + j]
-                    y[n, c, oh, ow] = acc / (kh * kw)
+                    pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
+                    y[n, c, oh, ow] = sum(x[n, c, r, q] for r, q in pixels) / count
     return y
 
 
 def avg_pool2d_backward_loops(dy: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[int, int],
-                              stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
-    """Each dy[n,c,oh,ow] / (k_h k_w) is added to every cell of its window; padded cells are dropped."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+                              stride: tuple[int, int], padding: tuple[int, int],
+                              count_include_pad: bool = True) -> np.ndarray:
+    """Each dy[n,c,oh,ow] / (its window's divisor) is added to every pixel of its window."""
+    (sh, sw), (ph, pw) = stride, padding
     batch, channels, h, width = x_shape
-    dx_pad = np.zeros((batch, channels, h + 2 * ph, width + 2 * pw), dtype=dy.dtype)
+    dx = np.zeros(x_shape, dtype=dy.dtype)
     _, _, ho, wo = dy.shape
     for n in range(batch):
         for c in range(channels):
             for oh in range(ho):
                 for ow in range(wo):
-                    for i in range(kh):
-                        for j in range(kw):
-                            dx_pad[n, c, oh * sh + i, ow * sw + j] += dy[n, c, oh, ow] / (kh * kw)
-    return dx_pad[:, :, ph:ph + h, pw:pw + width]
+                    pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
+                    for r, q in pixels:
+                        dx[n, c, r, q] += dy[n, c, oh, ow] / count
+    return dx

@@ -4,12 +4,19 @@ Notation
 --------
 x  : (N, C, H, W)            input
 k  = (k_h, k_w)              window, s = (s_h, s_w) stride (defaults to k), p = (p_h, p_w) padding
-y  : (N, C, H_out, W_out)    output, H_out = (H + 2 p_h - k_h) // s_h + 1 (``ceil_mode=False``)
+y  : (N, C, H_out, W_out)    output, H_out = floor((H + 2 p_h - k_h) / s_h) + 1
 x_pad                        x with p_h rows above and below, p_w columns left and right
 
 Pooling never mixes channels or images: every formula below holds for each
 (n, c) plane separately. PyTorch requires p <= k // 2, so every window holds at
 least one real pixel.
+
+``ceil_mode=True`` takes the ceiling instead of the floor, so the rows (columns)
+left over at the bottom (right) get a last, partial window, which may run past
+x_pad; that window is dropped if it would start in the bottom (right) padding,
+(H_out - 1) s_h >= H + p_h (``kernels.out_size``, PyTorch's rule). Its cells past
+x_pad are no input: max pooling never picks them, and average pooling leaves them
+out of its divisor.
 
 Max pooling
 -----------
@@ -33,19 +40,24 @@ Cache: the argmax a (int64, the size of y) and x's shape; x itself is not kept.
 
 Average pooling
 ---------------
-Forward, with x_pad padded with ZEROS that count in the divisor
-(PyTorch's ``count_include_pad=True``)::
+Forward, with x_pad padded with zeros::
 
-    y[n,c,oh,ow] = 1/(k_h k_w) sum_{i,j} x_pad[n, c, oh s_h + i, ow s_w + j]
+    y[n,c,oh,ow] = 1/D[oh,ow] sum_{i,j} x_pad[n, c, oh s_h + i, ow s_w + j]
 
-Backward. y is linear in x_pad with coefficient 1/(k_h k_w) for each of the k_h k_w
-window cells, so each output spreads ``dy / (k_h k_w)`` evenly over its window::
+The divisor D counts the window's cells inside x_pad (``count_include_pad=True``,
+PyTorch's default: k_h k_w, less the cells a ceil_mode window runs past x_pad)
+or inside x only (``count_include_pad=False``). It factorises: with the window's
+first row t = oh s_h - p_h and e = p_h (or 0 without count_include_pad),
+``D = (min(t + k_h, H + e) - max(t, -e)) * (the same for the columns)``.
 
-    dx_pad[n,c,r,q] = 1/(k_h k_w) sum_{oh,ow,i,j : oh s_h + i = r, ow s_w + j = q} dy[n,c,oh,ow]
+Backward. y is linear in x_pad with coefficient 1/D[oh,ow] for each window cell,
+so each output spreads ``dy / D`` evenly over its window::
+
+    dx_pad[n,c,r,q] = sum_{oh,ow,i,j : oh s_h + i = r, ow s_w + j = q} dy[n,c,oh,ow] / D[oh,ow]
     dx = dx_pad without its padding                                      (N, C, H, W)
 
 Overlaps add; gradient sent to padded cells is dropped. That is col2im of
-``dy / (k_h k_w)`` broadcast over the k_h k_w rows of each channel (kernel
+``dy / D`` broadcast over the k_h k_w rows of each channel (kernel
 ``avg_pool2d_backward``). Cache: x's shape and the geometry, nothing of x.
 
 Adaptive average pooling
@@ -76,18 +88,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ..checks import Pair, check_dout, pair, require_float, require_ndim
-from .conv import conv_output_hw, conv_output_size
+from ..checks import Pair, Where, check_dout, label, pair, require_float, require_ndim
+from ..kernels import out_size
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",
            "avg_pool2d_forward", "avg_pool2d_backward", "AvgPool2dCache",
            "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "AdaptiveAvgPool2dCache",
-           "pool_output_size", "pool_hyperparameters", "adaptive_output_size"]
+           "pool_output_size", "pool_hyperparameters", "pool_flag", "adaptive_output_size"]
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """``(size + 2 padding - kernel) // stride + 1`` (``ceil_mode=False``)."""
-    return conv_output_size(size, kernel, stride, padding, 1)
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool = False) -> int:
+    """``floor((size + 2 padding - kernel) / stride) + 1``, or with ``ceil_mode`` the ceiling, less a last
+    window that would start in the right padding (``kernels.out_size``, the one rule)."""
+    return out_size(size, kernel, stride, padding, 1, ceil_mode)
 
 
 def pool_hyperparameters(kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair,
@@ -105,14 +118,26 @@ def pool_hyperparameters(kernel_size: int | Pair, stride: int | Pair | None, pad
     return kernel, stride, padding
 
 
-def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair,
-              op: str) -> tuple[Pair, Pair, Pair]:
-    """Validate ``x`` and the hyper-parameters of pooling op ``op``; return (kernel, stride, padding)."""
+def pool_flag(value: Any, name: str, where: Where) -> bool:
+    """``ceil_mode`` or ``count_include_pad`` as a bool; TypeError naming ``where`` unless it is one (as torch)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{label(where)}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, padding: int | Pair, ceil_mode: bool,
+              op: str) -> tuple[Pair, Pair, Pair, bool]:
+    """Validate ``x`` and the hyper-parameters of pooling op ``op``; return (kernel, stride, padding, ceil_mode)."""
     require_float(x, op)
     require_ndim(x, (4,), op, "(N, C, H, W)")
     kernel, stride, padding = pool_hyperparameters(kernel_size, stride, padding, op)
-    conv_output_hw(x.shape, kernel, stride, padding, (1, 1), op)
-    return kernel, stride, padding
+    ceil_mode = pool_flag(ceil_mode, "ceil_mode", op)
+    h, w = x.shape[2:]
+    if min(pool_output_size(h, kernel[0], stride[0], padding[0], ceil_mode),
+           pool_output_size(w, kernel[1], stride[1], padding[1], ceil_mode)) < 1:
+        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
+                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    return kernel, stride, padding, ceil_mode
 
 
 class MaxPool2dCache(NamedTuple):
@@ -121,11 +146,11 @@ class MaxPool2dCache(NamedTuple):
     dtype: Any                           # of x and y
 
 
-def max_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None,
-                       padding: int | Pair = 0) -> tuple[Any, MaxPool2dCache]:
+def max_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
+                       ceil_mode: bool = False) -> tuple[Any, MaxPool2dCache]:
     """y = the maximum of each window of x padded with -inf, as ``torch.nn.functional.max_pool2d``."""
-    kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "max_pool2d")
-    y, argmax = backend.kernels().max_pool2d(x, kernel, stride, padding)
+    kernel, stride, padding, ceil_mode = _geometry(x, kernel_size, stride, padding, ceil_mode, "max_pool2d")
+    y, argmax = backend.kernels().max_pool2d(x, kernel, stride, padding, ceil_mode)
     return y, MaxPool2dCache(argmax, tuple(x.shape), x.dtype)
 
 
@@ -137,24 +162,27 @@ def max_pool2d_backward(dout: Any, cache: MaxPool2dCache) -> Any:
 
 class AvgPool2dCache(NamedTuple):
     x_shape: tuple[int, int, int, int]
-    out: tuple[tuple[int, ...], Any]     # the output's shape and dtype
+    out: tuple[tuple[int, ...], Any]     # the output's shape (ceil_mode's windows included) and dtype
     kernel: Pair
     stride: Pair
     padding: Pair
+    count_include_pad: bool
 
 
-def avg_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None,
-                       padding: int | Pair = 0) -> tuple[Any, AvgPool2dCache]:
-    """y = the mean of each zero-padded window (padding counts), as ``torch.nn.functional.avg_pool2d``."""
-    kernel, stride, padding = _geometry(x, kernel_size, stride, padding, "avg_pool2d")
-    y = backend.kernels().avg_pool2d(x, kernel, stride, padding)
-    return y, AvgPool2dCache(tuple(x.shape), (tuple(y.shape), y.dtype), kernel, stride, padding)
+def avg_pool2d_forward(x: Any, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
+                       ceil_mode: bool = False, count_include_pad: bool = True) -> tuple[Any, AvgPool2dCache]:
+    """y = the sum of each zero-padded window over its divisor D, as ``torch.nn.functional.avg_pool2d``."""
+    kernel, stride, padding, ceil_mode = _geometry(x, kernel_size, stride, padding, ceil_mode, "avg_pool2d")
+    count_include_pad = pool_flag(count_include_pad, "count_include_pad", "avg_pool2d")
+    y = backend.kernels().avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad)
+    return y, AvgPool2dCache(tuple(x.shape), (tuple(y.shape), y.dtype), kernel, stride, padding, count_include_pad)
 
 
 def avg_pool2d_backward(dout: Any, cache: AvgPool2dCache) -> Any:
-    """dx of :func:`avg_pool2d_forward`: dout / (k_h k_w) spread over each window; overlaps add."""
+    """dx of :func:`avg_pool2d_forward`: dout / D spread over each window; overlaps add."""
     check_dout(dout, cache.out, "avg_pool2d")
-    return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, cache.kernel, cache.stride, cache.padding)
+    return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, cache.kernel, cache.stride, cache.padding,
+                                                 cache.count_include_pad)
 
 
 class AdaptiveAvgPool2dCache(NamedTuple):
@@ -197,7 +225,7 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
     cache = AdaptiveAvgPool2dCache(tuple(x.shape), size, x.dtype)
     kernel = _uniform_kernel(cache.x_shape, size)
     if kernel is not None:
-        return backend.kernels().avg_pool2d(x, kernel, kernel, (0, 0)), cache
+        return backend.kernels().avg_pool2d(x, kernel, kernel, (0, 0), False, True), cache
     h, w = x.shape[2:]
     p, q = _bin_matrix(h, size[0], x.dtype), _bin_matrix(w, size[1], x.dtype)
     xp = backend.xp()
@@ -209,7 +237,7 @@ def adaptive_avg_pool2d_backward(dout: Any, cache: AdaptiveAvgPool2dCache) -> An
     check_dout(dout, (cache.x_shape[:2] + cache.output_size, cache.dtype), "adaptive_avg_pool2d")
     kernel = _uniform_kernel(cache.x_shape, cache.output_size)
     if kernel is not None:
-        return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, kernel, kernel, (0, 0))
+        return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, kernel, kernel, (0, 0), True)
     h, w = cache.x_shape[2:]
     p, q = _bin_matrix(h, cache.output_size[0], dout.dtype), _bin_matrix(w, cache.output_size[1], dout.dtype)
     xp = backend.xp()

@@ -13,18 +13,20 @@ class _Pool2d(Module):
     """Shared constructor and input checks of the fixed-window pools (no parameters)."""
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0) -> None:
+                 padding: int | tuple[int, int] = 0, ceil_mode: bool = False) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding = F.pool_hyperparameters(kernel_size, stride, padding,
-                                                                              type(self).__name__)
+        name = type(self).__name__
+        self.kernel_size, self.stride, self.padding = F.pool_hyperparameters(kernel_size, stride, padding, name)
+        self.ceil_mode = F.pool_flag(ceil_mode, "ceil_mode", name)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        s = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return s + (", ceil_mode=True" if self.ceil_mode else "")
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, H_out, W_out) for an input of shape (C, H, W)."""
         c, h, w = input_shape
-        return (c, *(F.pool_output_size(s, k, st, p) for s, k, st, p in
+        return (c, *(F.pool_output_size(s, k, st, p, self.ceil_mode) for s, k, st, p in
                      zip((h, w), self.kernel_size, self.stride, self.padding)))
 
 
@@ -32,7 +34,7 @@ class MaxPool2d(_Pool2d):
     """Max over each k_h x k_w window (padding acts as -inf; ties go to the first maximum), as PyTorch's."""
 
     def forward(self, x: Any) -> Any:
-        y, cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        y, cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
         self._save(cache)
         return y
 
@@ -41,10 +43,20 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over each k_h x k_w window, zero padding counted in the divisor, as PyTorch's default."""
+    """Mean over each k_h x k_w window, as PyTorch's: zero padding counts in the divisor unless
+    ``count_include_pad=False``; cells a ``ceil_mode`` window runs past the padding never do."""
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = F.pool_flag(count_include_pad, "count_include_pad", type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
     def forward(self, x: Any) -> Any:
-        y, cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        y, cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                        self.count_include_pad)
         self._save(cache)
         return y
 
@@ -62,6 +74,10 @@ class AdaptiveAvgPool2d(Module):
     def extra_repr(self) -> str:
         ho, wo = self.output_size
         return f"output_size={ho if ho == wo else self.output_size}"
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(C, H_o, W_o) for an input of shape (C, H, W): the output size is given."""
+        return (input_shape[0], *self.output_size)
 
     def forward(self, x: Any) -> Any:
         y, cache = F.adaptive_avg_pool2d_forward(x, self.output_size)

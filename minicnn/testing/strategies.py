@@ -52,7 +52,7 @@ class ConvGeometry:
 
 @dataclass(frozen=True)
 class PoolGeometry:
-    """One valid pooling: input (n, c, h, w), kernel, stride, padding (padding <= kernel // 2)."""
+    """One valid pooling: input (n, c, h, w), kernel, stride, padding (padding <= kernel // 2), ceil_mode."""
 
     n: int
     c: int
@@ -61,6 +61,7 @@ class PoolGeometry:
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
+    ceil_mode: bool = False
 
     @property
     def x_shape(self) -> tuple[int, int, int, int]:
@@ -92,19 +93,25 @@ def conv_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size
 
 @st.composite
 def pool_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size: int = 16,
-                  max_kernel: int = 5, max_stride: int = 3, max_padding: int = 2) -> PoolGeometry:
-    """Draw a valid pooling geometry (PyTorch requires padding <= kernel // 2)."""
+                  max_kernel: int = 5, max_stride: int = 3, max_padding: int = 2,
+                  ceil_mode: bool | None = False) -> PoolGeometry:
+    """Draw a valid pooling geometry (PyTorch requires padding <= kernel // 2); ``ceil_mode=None`` draws
+    it too. With ceil_mode the stride goes up to max_stride + 1 and the input may be up to stride - 1
+    cells smaller than the kernel, so that last windows run past the padded input or start in the
+    padding (and are dropped) often."""
     n = draw(st.integers(1, max_batch))
     c = draw(st.integers(1, max_channels))
+    ceil_mode = draw(st.booleans()) if ceil_mode is None else ceil_mode
     dims = []
     for _ in range(2):
         k = draw(st.integers(1, max_kernel))
         p = draw(st.integers(0, min(max_padding, k // 2)))
-        s = draw(st.integers(1, max_stride))
-        size = draw(st.integers(max(1, k - 2 * p), max(max_size, k - 2 * p)))
+        s = draw(st.integers(1, max_stride + ceil_mode))
+        least = k - 2 * p - (s - 1 if ceil_mode else 0)
+        size = draw(st.integers(max(1, least), max(max_size, least)))
         dims.append((k, s, p, size))
     (kh, sh, ph, h), (kw, sw, pw, w) = dims
-    return PoolGeometry(n, c, h, w, (kh, kw), (sh, sw), (ph, pw))
+    return PoolGeometry(n, c, h, w, (kh, kw), (sh, sw), (ph, pw), ceil_mode)
 
 
 @dataclass(frozen=True)
