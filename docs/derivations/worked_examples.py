@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 import minicnn
+from minicnn.kernels.numpy_ref.pool import avg_divisor
 from minicnn.kernels.pointwise import POINTWISE
 from minicnn import functional as F
 from minicnn import nn, summary
@@ -119,6 +120,28 @@ def avg_pool_example() -> str:
         "upstream gradient dy =", fmt(dya[0, 0]),
         "dx = P^T dy P =", fmt(dxa[0, 0]),
     ])
+
+
+@example("ceil_mode")
+def ceil_mode_example() -> str:
+    x = (np.arange(36.0) * 7 % 11 - 5).reshape(1, 1, 6, 6)
+    y, cache = F.max_pool2d_forward(x, 3, stride=2, padding=1, ceil_mode=True)
+    lines = [f"H=6, k=3, s=2, p=1: floor mode {F.pool_output_size(6, 3, 2, 1)} windows, ceil mode "
+             f"{F.pool_output_size(6, 3, 2, 1, True)}; the 4th covers x_pad rows 6-8:",
+             "  x row 5, a padding row, a row past x_pad",
+             "H=5, k=2, s=2, p=1: ceil((5 + 2 - 2) / 2) + 1 = 4, but the 4th window would start at x_pad row 6,",
+             f"  H + p, in the bottom padding, and is dropped: {F.pool_output_size(5, 2, 2, 1, True)} windows",
+             "x (1x1x6x6) =", fmt(x[0, 0]),
+             "max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True) (the corner window's one pixel, -2, wins) =",
+             fmt(y[0, 0]), "argmax =", fmt(cache.argmax[0, 0])]
+    for count_include_pad in (True, False):
+        ya, cache_a = F.avg_pool2d_forward(x, 3, 2, 1, True, count_include_pad)
+        divisor = avg_divisor((6, 6), (4, 4), (3, 3), (2, 2), (1, 1), count_include_pad, np.float64)
+        lines += [f"count_include_pad={count_include_pad}: divisors D =", fmt(divisor),
+                  "avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True) =", fmt(ya[0, 0]),
+                  "dx for dy = ones (each pixel: the sum of 1/D over its windows) =",
+                  fmt(F.avg_pool2d_backward(np.ones_like(ya), cache_a)[0, 0])]
+    return "\n".join(lines)
 
 
 @example("linear")
