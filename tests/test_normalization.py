@@ -19,9 +19,9 @@ from torch_ref import t
 DTYPES = [pytest.param(np.float64, id="f64"), pytest.param(np.float32, id="f32")]
 
 
-@pytest.mark.parametrize("shape, normalized, affine", [((4, 5), (5,), (True, True)), ((2, 3, 2, 3), (2, 3), (True, False)),
-                                                       ((3, 2, 2, 2), (2, 2, 2), (False, True)), ((3, 4), 4, (False, False))],
-                         ids=["1-axis", "2-axes-no-bias", "3-axes-no-weight", "int-no-affine"])
+@pytest.mark.parametrize("shape, normalized, affine", [
+    ((4, 5), (5,), (True, True)), ((2, 3, 2, 3), (2, 3), (True, False)), ((3, 2, 2, 2), (2, 2, 2), (False, True)),
+    ((3, 4), 4, (False, False))], ids=["1-axis", "2-axes-no-bias", "3-axes-no-weight", "int-no-affine"])
 def test_layer_norm_gradcheck(backend_name, shape, normalized, affine):
     s = (normalized,) if isinstance(normalized, int) else normalized
     weight, bias = (cst.arrays(s, np.float64, i) if given else None for i, given in zip((2, 3), affine))
@@ -118,7 +118,7 @@ def test_defaults_and_refusals():
         nn.LocalResponseNorm(0)
     with pytest.raises(TypeError, match="LocalResponseNorm: beta must be a number"):
         nn.LocalResponseNorm(3, beta="1")
-    with pytest.raises(ValueError, match=r"LayerNorm\(\(4,\).*trailing axes are normalized_shape \(4,\), got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"LayerNorm\(\(4,\).*normalized_shape \(4,\), got shape \(2, 3\)"):
         nn.LayerNorm(4)(np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match=r"local_response_norm: expected an input of 3 or more axes"):
         F.local_response_norm_forward(np.zeros((2, 3)), 3)

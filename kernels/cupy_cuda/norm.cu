@@ -231,7 +231,8 @@ extern "C" __global__ void local_response_norm_forward(const scalar_t* __restric
 extern "C" __global__ void local_response_norm_backward_terms(const scalar_t* __restrict__ dy,
                                                               const scalar_t* __restrict__ x,
                                                               const scalar_t* __restrict__ div, double beta,
-                                                              scalar_t* __restrict__ terms, scalar_t* __restrict__ scale,
+                                                              scalar_t* __restrict__ terms,
+                                                              scalar_t* __restrict__ scale,
                                                               idx_t total)
 {
     GRID_STRIDE_LOOP(e, total) {
