@@ -51,10 +51,11 @@ def cmp(name, got, want, exact=False):
 
 
 def both(name, *args, exact=False):
-    """Call primitive ``name`` on both kernel sets with the same arguments and compare."""
+    """Call primitive ``name`` on both kernel sets with the same arguments (copies of the arrays, so that
+    an output argument such as winograd_scatter's ``out`` is each call's own) and compare."""
     with np.errstate(all="ignore"):
         w = getattr(ref, name)(*args)
-    g = getattr(cu, name)(*args)
+    g = getattr(cu, name)(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
     cmp(name, g, w, exact)
     return g
 
@@ -107,6 +108,28 @@ def col2im_args(dt):
         yield (y, x.shape, *geom), True
         # channel-major strided columns, as conv2d_backward passes them
         yield (np.ascontiguousarray(y.transpose(1, 0, 2)).transpose(1, 0, 2), x.shape, *geom), True
+
+
+def winograd_tilings(dt):
+    """(x, t, step, offset, tiles): random transforms (a, k) over tilings with overlap and padding."""
+    for n, c, h, w, k, a, step, offset in [(2, 3, 7, 6, 3, 4, 2, -1), (1, 2, 9, 9, 6, 6, 4, -1), (3, 1, 5, 8, 4, 6, 2, 0),
+                                           (1, 1, 1, 1, 3, 4, 2, -2), (2, 2, 6, 6, 6, 6, 4, 0)]:
+        tiles = (max(1, -(-(h - offset) // step)), max(1, -(-(w - offset) // step)))
+        yield rng.standard_normal((n, c, h, w)).astype(dt), rng.standard_normal((a, k)).astype(dt), step, offset, tiles
+
+
+@generates("winograd_gather")
+def winograd_gather_args(dt):
+    for args in winograd_tilings(dt):
+        yield args, False
+
+
+@generates("winograd_scatter")
+def winograd_scatter_args(dt):
+    for x, t, step, offset, tiles in winograd_tilings(dt):
+        v = ref.winograd_gather(x, t, step, offset, tiles)
+        yield (rng.standard_normal(v.shape).astype(dt), np.ascontiguousarray(t.T), step, offset, tiles,
+               np.full(x.shape, np.nan, dt)), False
 
 
 def pool_geometries(dt, tries=60):

@@ -171,7 +171,7 @@ def install() -> types.ModuleType:
     """Register this stand-in as the ``cupy`` module (only ever in a process of its own)."""
     cp = types.ModuleType("cupy")
     cp.ndarray = np.ndarray
-    for n in ("ascontiguousarray", "empty", "zeros", "empty_like", "int64", "float64", "float32", "nan"):
+    for n in ("ascontiguousarray", "empty", "zeros", "empty_like", "matmul", "int64", "float64", "float32", "nan"):
         setattr(cp, n, getattr(np, n))
     cp.asarray = np.asarray
     cp.RawModule = RawModule

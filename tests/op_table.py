@@ -233,6 +233,32 @@ def column_chunks(images: int | None) -> Callable[[Case], ContextManager]:
 
 
 @st.composite
+def winograd_case(draw: Any) -> Case:
+    """A 3x3, stride-1, ungrouped conv with the same padding (0-2) on both axes: the layers conv2d
+    computes by Winograd's F(4x4, 3x3) (see :func:`winograd_from`); sizes not divisible by the tile."""
+    p, seed = draw(st.integers(0, 2)), draw(cst.seeds())
+    h, w = (draw(st.integers(max(1, 3 - 2 * p), 11)) for _ in range(2))
+    c_in, c_out = draw(st.integers(1, 6)), draw(st.integers(1, 5))
+    b = randn((c_out,), seed + 2) if draw(st.booleans()) else None
+    return Case((Arr(randn((draw(st.integers(1, 3)), c_in, h, w), seed)), Arr(randn((c_out, c_in, 3, 3), seed + 1)),
+                 Arr(b), 1, p), seed=seed)
+
+
+def winograd_from(channels: int) -> Callable[[Case], ContextManager]:
+    """conv2d takes the Winograd path from ``channels`` input channels on."""
+    @contextmanager
+    def lowered(case: Case) -> Iterator[None]:
+        kernels = backend.kernels()
+        previous = kernels.WINOGRAD_MIN_CHANNELS
+        kernels.WINOGRAD_MIN_CHANNELS = channels
+        try:
+            yield
+        finally:
+            kernels.WINOGRAD_MIN_CHANNELS = previous
+    return lowered
+
+
+@st.composite
 def batch_norm_case(draw: Any) -> Case:
     """(N, C), (N, C, L) or (N, C, H, W) with at least 2 values per channel, train or eval, momentum
     in [0, 1], eps 1e-5 or 1e-3; running statistics as State (both sides update them in place)."""
@@ -401,6 +427,7 @@ ROWS = [
     Row("conv2d", TF.conv2d, conv_case()),
     Row("conv2d", TF.conv2d, conv_case(), variant="1-image-chunks", context=column_chunks(1)),
     Row("conv2d", TF.conv2d, conv_case(), variant="3-image-chunks", context=column_chunks(3)),
+    Row("conv2d", TF.conv2d, winograd_case(), variant="winograd", context=winograd_from(1)),
     # normalisation, linear, dropout, shapes, graphs
     Row("batch_norm", lambda x, g, b, rm, rv, training, momentum, eps:
         TF.batch_norm(x, rm, rv, g, b, training, momentum, eps), batch_norm_case()),

@@ -2,9 +2,6 @@
 forward and all three gradients against PyTorch on every backend."""
 from __future__ import annotations
 
-import importlib
-import pathlib
-import re
 import types
 from fractions import Fraction
 
@@ -22,8 +19,6 @@ from minicnn.testing import assert_close
 from minicnn.testing import strategies as cst
 from torch_ref import t, torch_grads
 
-KERNELS = {"numpy": "numpy_ref", "numba": "numba_cpu", "cupy": "cupy_cuda"}
-PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "derivations" / "winograd.md"
 F32_ERROR = {2: 2e-6, 4: 1e-5}
 """float32 tolerance per tile side m, relative to the largest |value| of the array (see test_matches_torch)."""
 
@@ -105,17 +100,17 @@ def test_matches_torch(backend_name, dtype, m, g, bias, seed):
        seed=cst.seeds())
 def test_gather_and_scatter_are_adjoint(backend_name, n, c, h, w, k, a, step, offset, seed):
     """<gather(x, t), v> = <x, scatter(v, t^T)> for any tiling, transform and backend."""
-    kernels = importlib.import_module(f"minicnn.kernels.{KERNELS[backend_name]}.winograd")
+    kernels = backend.kernels()
     tiles = (max(1, -(-(h - offset) // step)), max(1, -(-(w - offset) // step)))
     rng = np.random.default_rng(seed)
     x, tm = rng.standard_normal((n, c, h, w)), rng.standard_normal((a, k))
-    v = kernels.gather(backend.asarray(x), tm, step, offset, tiles)
+    v = kernels.winograd_gather(backend.asarray(x), tm, step, offset, tiles)
     y = rng.standard_normal(v.shape)
-    back = kernels.scatter(backend.asarray(y), np.ascontiguousarray(tm.T), step, offset, tiles,
+    back = kernels.winograd_scatter(backend.asarray(y), np.ascontiguousarray(tm.T), step, offset, tiles,
                            backend.asarray(np.full(x.shape, np.nan)))
     assert float(np.sum(backend.to_numpy(v) * y)) == pytest.approx(float(np.sum(x * backend.to_numpy(back))),
                                                                    rel=1e-12, abs=1e-12)
-    assert_close(v, ref.gather(x, tm, step, offset, tiles), 1e-12, 1e-12, "gather vs numpy_ref")
+    assert_close(v, ref.winograd_gather(x, tm, step, offset, tiles), 1e-12, 1e-12, "gather vs numpy_ref")
 
 
 def test_numba_parallel_and_serial_twins_agree():
@@ -126,8 +121,8 @@ def test_numba_parallel_and_serial_twins_agree():
     runs = []
     for work in (0, 1 << 62):
         with nc.min_parallel_work(work):
-            v = nw.gather(x, tm, 4, -1, (3, 3))
-            runs.append((v, nw.scatter(v, np.ascontiguousarray(tm.T), 4, -1, (3, 3), np.empty_like(x))))
+            v = nw.winograd_gather(x, tm, 4, -1, (3, 3))
+            runs.append((v, nw.winograd_scatter(v, np.ascontiguousarray(tm.T), 4, -1, (3, 3), np.empty_like(x))))
     assert all(np.array_equal(p, s) for p, s in zip(*runs))
 
 
@@ -135,9 +130,9 @@ def test_reference_uses_only_array_functions_cupy_has():
     """The CuPy kernels run the NumPy reference with xp=cupy: it may call only these four of xp."""
     xp = types.SimpleNamespace(**{name: getattr(np, name) for name in ("asarray", "empty", "matmul", "zeros")})
     x, tm = np.random.default_rng(0).standard_normal((2, 3, 7, 6)), np.eye(6, 4)
-    v = ref.gather(x, tm, 2, 0, (2, 2), xp=xp)
-    assert np.array_equal(ref.scatter(v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4)), xp=xp),
-                          ref.scatter(v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4))))
+    v = ref.gather_tiles(xp, x, tm, 2, 0, (2, 2))
+    assert np.array_equal(ref.scatter_tiles(xp, v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4))),
+                          ref.winograd_scatter(v, tm.T, 2, 0, (2, 2), np.empty((2, 3, 4, 4))))
 
 
 @pytest.mark.parametrize("args, match", [
@@ -153,47 +148,3 @@ def test_rejects_what_it_cannot_compute(args, match):
         winograd_conv2d_forward(np.zeros(x_shape), np.zeros(w_shape), None, padding, m)
 
 
-def _fractions(a: np.ndarray) -> str:
-    rows = [[str(Fraction(v).limit_denominator(1000)) for v in row] for row in np.atleast_2d(a)]
-    width = max(len(s) for row in rows for s in row)
-    return "\n".join("[" + " ".join(s.rjust(width) for s in row) + "]" for row in rows)
-
-
-def winograd_example() -> str:
-    """The worked example of docs/derivations/winograd.md: the matrices, then one F(2x2, 3x3) tile forward
-    and backward, every intermediate printed (to hook into docs/derivations/worked_examples.py)."""
-    def fmt(a: np.ndarray) -> str:
-        return np.array2string(np.asarray(a) + 0.0, precision=4, suppress_small=True, floatmode="maxprec",
-                               separator=" ", max_line_width=100)
-    lines = []
-    for m in sorted(POINTS):
-        at, g, bt = winograd_matrices(m)
-        pts = ", ".join(str(p) for p in POINTS[m])
-        lines += [f"F({m}x{m}, 3x3), points {pts}, infinity:", "A^T =", _fractions(at), "G =", _fractions(g),
-                  "B^T =", _fractions(bt)]
-    at, g, bt = (mat.astype(np.float64) for mat in winograd_matrices(2))
-    a, b = at.T, bt.T
-    x = np.array([[1, 2, 0, -1], [3, 1, 2, 0], [0, -2, 1, 1], [2, 0, 1, 3]], dtype=np.float64)
-    w = np.array([[1, 0, -1], [2, 1, 0], [0, 1, 1]], dtype=np.float64)
-    dy = np.array([[1, -1], [2, 0]], dtype=np.float64)
-    u, v = g @ w @ g.T, bt @ x @ bt.T
-    y, cache = winograd_conv2d_forward(x.reshape(1, 1, 4, 4), w.reshape(1, 1, 3, 3), None, 0, 2)
-    dx, dw, _ = winograd_conv2d_backward(dy.reshape(1, 1, 2, 2), cache)
-    dm = a @ dy @ a.T
-    lines += ["One F(2x2, 3x3) tile, padding 0: d (4x4) =", fmt(x), "g (3x3) =", fmt(w),
-              "U = G g G^T =", fmt(u), "V = B^T d B =", fmt(v), "M = U * V =", fmt(u * v),
-              "y = A^T M A =", fmt(at @ (u * v) @ a), "winograd_conv2d_forward(d, g, padding=0, m=2) =", fmt(y[0, 0]),
-              "upstream gradient dy =", fmt(dy), "dM = A dy A^T =", fmt(dm), "dU = dM * V =", fmt(dm * v),
-              "dw = G^T dU G =", fmt(g.T @ (dm * v) @ g), "dV = U * dM =", fmt(u * dm),
-              "dx = B dV B^T =", fmt(b @ (u * dm) @ b.T), "winograd_conv2d_backward: dx =", fmt(dx[0, 0]),
-              "dw =", fmt(dw[0, 0])]
-    return "\n".join(lines)
-
-
-def test_worked_example_on_the_page_matches_the_code():
-    with backend.use_backend("numpy"):
-        text = winograd_example()
-    block = re.search(r"<!-- winograd-worked-example -->\n```text\n(.*?)\n```\n", PAGE.read_text(), re.S)
-    assert block is not None and block.group(1) == text, (
-        "docs/derivations/winograd.md: the worked example no longer matches; paste the output of "
-        "tests/test_winograd.py::winograd_example()")

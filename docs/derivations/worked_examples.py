@@ -14,6 +14,7 @@ import io
 import pathlib
 import re
 import sys
+from fractions import Fraction
 from typing import Callable
 
 import numpy as np
@@ -23,6 +24,8 @@ from minicnn.kernels.numpy_ref.pool import avg_divisor
 from minicnn.kernels.pointwise import POINTWISE
 from minicnn import functional as F
 from minicnn import nn, summary
+from minicnn.functional.winograd import (POINTS, winograd_conv2d_backward, winograd_conv2d_forward,
+                                         winograd_matrices)
 from minicnn.optim import updates as O
 
 HERE = pathlib.Path(__file__).parent
@@ -210,6 +213,46 @@ def graphs_example() -> str:
         "ds = sum over the broadcast axes of dy * x = " + fmt(ds.reshape(-1)) + " (each channel's sum of x)",
         "channel_shuffle, 6 channels in 2 groups: [0 1 2 3 4 5] -> " + fmt(shuffled.reshape(-1)),
     ])
+
+
+def _fractions(a: np.ndarray) -> str:
+    """A matrix of fractions, one row a line."""
+    rows = [[str(Fraction(v).limit_denominator(1000)) for v in row] for row in np.atleast_2d(a)]
+    width = max(len(s) for row in rows for s in row)
+    return "\n".join("[" + " ".join(s.rjust(width) for s in row) + "]" for row in rows)
+
+
+def _fmt4(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a) + 0.0, precision=4, suppress_small=True, floatmode="maxprec",
+                           separator=" ", max_line_width=100)
+
+
+@example("winograd")
+def winograd_example() -> str:
+    """The matrices, then one F(2x2, 3x3) tile forward and backward, every intermediate printed."""
+    lines = []
+    for m in sorted(POINTS):
+        at, g, bt = winograd_matrices(m)
+        pts = ", ".join(str(p) for p in POINTS[m])
+        lines += [f"F({m}x{m}, 3x3), points {pts}, infinity:", "A^T =", _fractions(at), "G =", _fractions(g),
+                  "B^T =", _fractions(bt)]
+    at, g, bt = (mat.astype(np.float64) for mat in winograd_matrices(2))
+    a, b = at.T, bt.T
+    x = np.array([[1, 2, 0, -1], [3, 1, 2, 0], [0, -2, 1, 1], [2, 0, 1, 3]], dtype=np.float64)
+    w = np.array([[1, 0, -1], [2, 1, 0], [0, 1, 1]], dtype=np.float64)
+    dy = np.array([[1, -1], [2, 0]], dtype=np.float64)
+    u, v = g @ w @ g.T, bt @ x @ bt.T
+    y, cache = winograd_conv2d_forward(x.reshape(1, 1, 4, 4), w.reshape(1, 1, 3, 3), None, 0, 2)
+    dx, dw, _ = winograd_conv2d_backward(dy.reshape(1, 1, 2, 2), cache)
+    dm = a @ dy @ a.T
+    lines += ["One F(2x2, 3x3) tile, padding 0: d (4x4) =", _fmt4(x), "g (3x3) =", _fmt4(w),
+              "U = G g G^T =", _fmt4(u), "V = B^T d B =", _fmt4(v), "M = U * V =", _fmt4(u * v),
+              "y = A^T M A =", _fmt4(at @ (u * v) @ a), "winograd_conv2d_forward(d, g, padding=0, m=2) =", _fmt4(y[0, 0]),
+              "upstream gradient dy =", _fmt4(dy), "dM = A dy A^T =", _fmt4(dm), "dU = dM * V =", _fmt4(dm * v),
+              "dw = G^T dU G =", _fmt4(g.T @ (dm * v) @ g), "dV = U * dM =", _fmt4(u * dm),
+              "dx = B dV B^T =", _fmt4(b @ (u * dm) @ b.T), "winograd_conv2d_backward: dx =", _fmt4(dx[0, 0]),
+              "dw =", _fmt4(dw[0, 0])]
+    return "\n".join(lines)
 
 
 @example("dropout")

@@ -11,18 +11,22 @@ import cupy
 
 from ..numpy_ref import winograd as ref
 
-__all__ = ["gather", "scatter", "CHUNK_BYTES", "MIN_TILES"]
+__all__ = ["winograd_gather", "winograd_scatter", "WINOGRAD_CHUNK_BYTES", "WINOGRAD_MIN_TILES",
+           "WINOGRAD_MIN_CHANNELS"]
 
-CHUNK_BYTES = 1 << 30
-MIN_TILES = 1
-"""conv2d_winograd transforms whole batches at once on the GPU (up to CHUNK_BYTES of tiles)."""
+WINOGRAD_MIN_CHANNELS = 1 << 62
+"""conv2d takes the Winograd path for 3x3 stride-1 layers with at least this many input channels:
+never on the GPU: it has not been measured against cuBLAS's im2col product there."""
+WINOGRAD_CHUNK_BYTES = 1 << 30
+WINOGRAD_MIN_TILES = 1
+"""conv2d_winograd transforms whole batches at once on the GPU (up to WINOGRAD_CHUNK_BYTES of tiles)."""
 
 
-def gather(x: Any, t: Any, step: int, offset: int, tiles: tuple[int, int]) -> Any:
+def winograd_gather(x: Any, t: Any, step: int, offset: int, tiles: tuple[int, int]) -> Any:
     """(a^2, C, N T_h T_w): every k x k tile d of x (zeros outside) as t d t^T, t (a, k)."""
-    return ref.gather(x, t, step, offset, tiles, xp=cupy)
+    return ref.gather_tiles(cupy, x, t, step, offset, tiles)
 
 
-def scatter(v: Any, s: Any, step: int, offset: int, tiles: tuple[int, int], out: Any) -> Any:
-    """Fill ``out`` (N, C, H, W) with the adjoint of :func:`gather` for t = s^T (s (k, a))."""
-    return ref.scatter(v, s, step, offset, tiles, out, xp=cupy)
+def winograd_scatter(v: Any, s: Any, step: int, offset: int, tiles: tuple[int, int], out: Any) -> Any:
+    """Fill ``out`` (N, C, H, W) with the adjoint of :func:`winograd_gather` for t = s^T (s (k, a))."""
+    return ref.scatter_tiles(cupy, v, s, step, offset, tiles, out)

@@ -119,3 +119,4 @@ from .conv import *  # noqa: E402,F401,F403
 from .norm import *  # noqa: E402,F401,F403
 from .pool import *  # noqa: E402,F401,F403
 from .softmax import *  # noqa: E402,F401,F403
+from .winograd import *  # noqa: E402,F401,F403

@@ -7,3 +7,4 @@ from .conv import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
+from .winograd import *  # noqa: F401,F403

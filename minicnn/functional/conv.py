@@ -53,6 +53,7 @@ from typing import Any, Iterator, NamedTuple
 
 from .. import backend
 from ..kernels import out_size as conv_output_size
+from .winograd import WinogradCache, winograd_conv2d_backward, winograd_conv2d_forward
 from ..checks import Pair, Where, check_dout, is_positive_int, label, pair, require_float, require_ndim
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "Conv2dCache", "conv_output_size",
@@ -126,6 +127,7 @@ class Conv2dCache(NamedTuple):
     padding: Pair
     dilation: Pair
     groups: int
+    winograd: WinogradCache | None = None     # set when the forward took the Winograd path
 
 
 def _batch_chunks(n: int, column_bytes_per_image: int) -> Iterator[slice]:
@@ -168,9 +170,12 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
     x (N, C_in, H, W), w (C_out, C_in/groups, k_h, k_w) and b (C_out,) or None; y (N, C_out, H_out, W_out).
     """
     stride, padding, dilation, out_shape = _check_conv(x, w, b, stride, padding, dilation, groups)
+    cache = Conv2dCache(x, out_shape, w, b is not None, stride, padding, dilation, groups)
+    if _winograd_applies(cache):
+        y, winograd = winograd_conv2d_forward(x, w, b, padding[0])
+        return y, cache._replace(winograd=winograd)
     n, c_out, ho, wo = out_shape
     y = backend.xp().empty((n, c_out, ho * wo), dtype=x.dtype)
-    cache = Conv2dCache(x, out_shape, w, b is not None, stride, padding, dilation, groups)
     for chunk, cols in _columns(cache):
         y_t = (_by_group(w, groups) @ cols).reshape(c_out, -1, ho * wo)    # the GEMMs: (C_out, m, L)
         backend.xp().add(y_t.transpose(1, 0, 2), 0 if b is None else b.reshape(1, c_out, 1), out=y[chunk])
@@ -181,8 +186,10 @@ def conv2d_backward(dout: Any, cache: Conv2dCache, input_grad: bool = True) -> t
     """(dx, dw, db) of :func:`conv2d_forward`; db is None when there was no bias, and dx is None with
     ``input_grad=False`` (the network's first layer, whose input is data: PyTorch skips it too)."""
     check_dout(dout, (cache.out_shape, cache.x.dtype), "conv2d")
+    if cache.winograd is not None:
+        return winograd_conv2d_backward(dout, cache.winograd, input_grad)
     xp, kernels = backend.xp(), backend.kernels()
-    x, (n, c_out, ho, wo), w, has_bias, stride, padding, dilation, groups = cache
+    x, (n, c_out, ho, wo), w, has_bias, stride, padding, dilation, groups, _ = cache
     w_g = _by_group(w, groups)
     dx = xp.empty(x.shape, dtype=x.dtype) if input_grad else None
     dw = xp.zeros(w_g.shape, dtype=x.dtype)
@@ -198,6 +205,16 @@ def conv2d_backward(dout: Any, cache: Conv2dCache, input_grad: bool = True) -> t
     return dx, dw.reshape(w.shape), db
 
 
+def _winograd_applies(cache: Conv2dCache) -> bool:
+    """Whether conv2d takes the Winograd path: a 3x3, stride-1, undilated, ungrouped layer with the same
+    padding on both axes and at least the backend's ``WINOGRAD_MIN_CHANNELS`` input channels (where
+    it was measured faster than im2col; see ``minicnn.functional.winograd``)."""
+    x, w = cache.x, cache.w
+    return (tuple(w.shape[2:]) == (3, 3) and cache.stride == (1, 1) and cache.dilation == (1, 1)
+            and cache.groups == 1 and cache.padding[0] == cache.padding[1]
+            and x.shape[1] >= backend.kernels().WINOGRAD_MIN_CHANNELS)
+
+
 def _by_group(w: Any, groups: int) -> Any:
     """W_g: the weight (C_out, C_in/G, k_h, k_w) as G matrices (C_out/G, K), one row per output channel."""
     c_out = w.shape[0]
@@ -209,7 +226,7 @@ def _columns(cache: Conv2dCache) -> Iterator[tuple[slice, Any]]:
 
     The CPU kernels store columns channel-major, (C_in k_h k_w, m, L) in memory, so this view of
     them costs no copy (the GPU's layout is copied once here)."""
-    x, _, w, _, stride, padding, dilation, groups = cache
+    x, _, w, _, stride, padding, dilation, groups, _ = cache
     kh, kw = w.shape[2:]
     rows = x.shape[1] * kh * kw
     per_image = rows * (cache.out_shape[2] * cache.out_shape[3]) * x.itemsize

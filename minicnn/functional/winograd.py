@@ -28,9 +28,9 @@ Summing over input channels inside the transform domain turns the a^2 products i
 
     U[e, o, c] = (G w[o, c] G^T)[e]                   (a^2, C_out, C_in)   weight transform, one GEMM:
                                                       U = (G (x) G) w.reshape(C_out C_in, 9)^T
-    V[e, c, t] = (B^T d[n, c, tile] B)[e]             (a^2, C_in, P)       kernels.gather
+    V[e, c, t] = (B^T d[n, c, tile] B)[e]             (a^2, C_in, P)       kernels.winograd_gather
     M[e]       = U[e] @ V[e]                          (a^2, C_out, P)      a^2 GEMMs
-    y[n, o, tile] = (A^T M[:, o, t] A)[:H_o, :W_o] + b[o]                 kernels.scatter
+    y[n, o, tile] = (A^T M[:, o, t] A)[:H_o, :W_o] + b[o]                 kernels.winograd_scatter
 
 where e = (xi, nu) runs over the a x a transform positions and tile t reads x_pad rows/columns
 t_h m - p + [0, a) (zero outside the image). The identity is exact in real arithmetic; in floating
@@ -39,18 +39,18 @@ point the transforms scale values by up to max|B^T| max|A^T| (see the derivation
 Backward: every step is linear, so each gradient is the adjoint (transpose) of its step, for
 dy = dLoss/dy:
 
-    dM[e, o, t] = (A dy[n, o, tile] A^T)[e]            (a^2, C_out, P)   kernels.gather with A = (A^T)^T
+    dM[e, o, t] = (A dy[n, o, tile] A^T)[e]            (a^2, C_out, P)   kernels.winograd_gather with A = (A^T)^T
     dU[e]       = dM[e] @ V[e]^T                       (a^2, C_out, C_in), summed over chunks of images
     dw[o, c]    = G^T dU[:, o, c] G                    (C_out, C_in, 3, 3), one GEMM with G (x) G
     dV[e]       = U[e]^T @ dM[e]                       (a^2, C_in, P)
     dx[n, c]    = sum over tiles of B dV[:, c, t] B^T, each a x a block ADDED where its tile was read
-                  (tiles overlap by 2 pixels; kernels.scatter with B = (B^T)^T)
+                  (tiles overlap by 2 pixels; kernels.winograd_scatter with B = (B^T)^T)
     db[o]       = sum_{n,h,w} dy[n, o, h, w]
 
 The cache keeps x and U; backward re-gathers V chunk by chunk (one input transform instead of
 keeping a^2/m^2 times the input). Images are processed in chunks of at most the kernel set's
-``CHUNK_BYTES`` of V and M, so that they stay in cache between the transforms and the GEMMs, but of
-at least ``MIN_TILES`` tiles, so that the GEMMs stay wide.
+``WINOGRAD_CHUNK_BYTES`` of V and M, so that they stay in cache between the transforms and the GEMMs, but of
+at least ``WINOGRAD_MIN_TILES`` tiles, so that the GEMMs stay wide.
 
 m = 4 does 4x fewer multiplies than direct convolution and is the faster; its float32 error is
 about 5x direct convolution's (2.7e-6 of the largest value, with the points in ``POINTS``), while
@@ -58,7 +58,6 @@ m = 2 (2.25x fewer) is as accurate as direct convolution.
 """
 from __future__ import annotations
 
-import importlib
 from fractions import Fraction
 from functools import lru_cache
 from math import prod
@@ -74,9 +73,6 @@ __all__ = ["winograd_conv2d_forward", "winograd_conv2d_backward", "winograd_matr
 
 POINTS = {2: (0, 1, -1), 4: (0, 1, -1, Fraction(1, 2), -2)}
 """The finite interpolation points of F(m, 3) per output tile side m (infinity is the last point)."""
-
-_KERNEL_MODULES = {"numpy": "numpy_ref", "numba": "numba_cpu", "cupy": "cupy_cuda"}
-
 
 def winograd_matrices(m: int, points: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A^T (m x a), G (a x 3), B^T (a x a)) of F(m, 3), a = m + 2, as exact ``Fraction`` object arrays.
@@ -114,15 +110,11 @@ def _transforms(m: int, dtype: np.dtype) -> tuple[np.ndarray, ...]:
     return tuple(np.ascontiguousarray(mat, dtype=dtype) for mat in (at, at.T, bt, bt.T, np.kron(g, g)))
 
 
-def _kernels() -> Any:
-    """The Winograd tile transforms (``gather``, ``scatter``, ``CHUNK_BYTES``, ``MIN_TILES``) of the current backend."""
-    return importlib.import_module(f"minicnn.kernels.{_KERNEL_MODULES[backend.get_backend()]}.winograd")
-
-
 def _chunks(n: int, tiles: tuple[int, int], bytes_per_image: int, kernels: Any) -> Iterator[slice]:
-    """Slices of the batch whose transformed tiles take at most ``kernels.CHUNK_BYTES``, but with at least
-    ``kernels.MIN_TILES`` tiles per channel (so that the GEMMs stay wide) and one image."""
-    step = max(1, kernels.CHUNK_BYTES // bytes_per_image, -(-kernels.MIN_TILES // (tiles[0] * tiles[1])))
+    """Slices of the batch whose transformed tiles take at most ``kernels.WINOGRAD_CHUNK_BYTES``, but with
+    at least ``kernels.WINOGRAD_MIN_TILES`` tiles per channel (so that the GEMMs stay wide) and one image."""
+    fill = -(-kernels.WINOGRAD_MIN_TILES // (tiles[0] * tiles[1]))
+    step = max(1, kernels.WINOGRAD_CHUNK_BYTES // bytes_per_image, fill)
     for start in range(0, n, step):
         yield slice(start, min(start + step, n))
 
@@ -158,31 +150,33 @@ def winograd_conv2d_forward(x: Any, w: Any, b: Any = None, padding: int = 1, m: 
     if m not in POINTS or not isinstance(padding, int) or padding < 0 or min(x.shape[2:]) + 2 * padding < 3:
         raise ValueError(f"winograd_conv2d: needs m in {tuple(POINTS)}, an int padding >= 0 and a padded input "
                          f"of at least 3x3, got m={m}, padding={padding!r}, input {tuple(x.shape)}")
-    xp, kernels = backend.xp(), _kernels()
+    xp, kernels = backend.xp(), backend.kernels()
     at, _, bt, _, gg = _transforms(m, x.dtype)
     u = (backend.asarray(gg) @ w.reshape(-1, 9).T).reshape(-1, *w.shape[:2])     # (a^2, C_out, C_in)
     ho, wo, tiles, chunk_bytes = _geometry(x.shape, u.shape, padding, m, x.itemsize)
     y = xp.empty((x.shape[0], w.shape[0], ho, wo), dtype=x.dtype)
     for chunk in _chunks(x.shape[0], tiles, chunk_bytes, kernels):
-        v = kernels.gather(x[chunk], bt, m, -padding, tiles)
-        kernels.scatter(xp.matmul(u, v), at, m, 0, tiles, y[chunk])
+        v = kernels.winograd_gather(x[chunk], bt, m, -padding, tiles)
+        kernels.winograd_scatter(xp.matmul(u, v), at, m, 0, tiles, y[chunk])
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y, WinogradCache(x, u, b is not None, padding, m)
 
 
-def winograd_conv2d_backward(dout: Any, cache: WinogradCache) -> tuple[Any, Any, Any]:
-    """(dx, dw, db) of :func:`winograd_conv2d_forward`; db is None when there was no bias."""
-    xp, kernels = backend.xp(), _kernels()
+def winograd_conv2d_backward(dout: Any, cache: WinogradCache, input_grad: bool = True) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) of :func:`winograd_conv2d_forward`; db is None when there was no bias, dx None with
+    ``input_grad=False``."""
+    xp, kernels = backend.xp(), backend.kernels()
     x, u, has_bias, padding, m = cache
     at, a, bt, b, gg = _transforms(m, x.dtype)
     _, _, tiles, chunk_bytes = _geometry(x.shape, u.shape, padding, m, x.itemsize)
-    dx = xp.empty(x.shape, dtype=dout.dtype)
+    dx = xp.empty(x.shape, dtype=dout.dtype) if input_grad else None
     du = xp.zeros(u.shape, dtype=dout.dtype)
     for chunk in _chunks(x.shape[0], tiles, chunk_bytes, kernels):
-        v = kernels.gather(x[chunk], bt, m, -padding, tiles)
-        dm = kernels.gather(dout[chunk], a, m, 0, tiles)
+        v = kernels.winograd_gather(x[chunk], bt, m, -padding, tiles)
+        dm = kernels.winograd_gather(dout[chunk], a, m, 0, tiles)
         du += xp.matmul(dm, v.transpose(0, 2, 1))
-        kernels.scatter(xp.matmul(u.transpose(0, 2, 1), dm), b, m, -padding, tiles, dx[chunk])
+        if input_grad:
+            kernels.winograd_scatter(xp.matmul(u.transpose(0, 2, 1), dm), b, m, -padding, tiles, dx[chunk])
     dw = (du.reshape(len(du), -1).T @ backend.asarray(gg)).reshape(*u.shape[1:], 3, 3)
     return dx, dw, dout.sum(axis=(0, 2, 3)) if has_bias else None
