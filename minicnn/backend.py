@@ -6,7 +6,7 @@ minicnn runs the same model code on three backends:
 name      arrays              kernels (``minicnn.kernels.<module>``)
 ========  ==================  =====================================================
 numpy     ``numpy.ndarray``   ``numpy_ref``: readable vectorised NumPy, the ground truth
-numba     ``numpy.ndarray``   ``numba_cpu``: ``@njit(parallel=True, cache=True)`` loops
+numba     ``numpy.ndarray``   ``numba_cpu``: loops compiled by Numba, each as a parallel and a serial twin
 cupy      ``cupy.ndarray``    ``cupy_cuda``: CUDA C kernels compiled once per dtype/device
 ========  ==================  =====================================================
 

@@ -34,8 +34,9 @@ workqueue layer must not be entered from two Python threads at once; set
 ``NUMBA_THREADING_LAYER=omp`` (and ``OMP_WAIT_POLICY=PASSIVE`` before anything
 loads OpenMP) for that. ``NUMBA_NUM_THREADS`` sets the thread count.
 
-This package imports numba; ``minicnn.backend.kernels("numba")`` is the only
-place that imports it.
+This package is where minicnn's engine imports numba (``minicnn.backend`` only
+checks that it is installed), and it is imported on first use of the numba
+backend, never by ``import minicnn``.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ if numba.config.THREADING_LAYER == "default":
 
 _OPTIONS = dict(cache=True, fastmath=False, nogil=True)
 
-U = np.uintp
+unsigned = np.uintp
 """Cast for inner-loop indices that are known to be in range: Numba tests every
 signed index for a negative value (Python's wrap-around), and that test keeps
 LLVM from vectorising the loop; an unsigned index skips it."""

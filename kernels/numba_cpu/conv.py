@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import out_size
-from . import _OPTIONS, U, Twin
+from . import _OPTIONS, Twin, unsigned
 
 __all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
 
@@ -76,18 +76,18 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
                     base = oh * wo
                     if ih < 0 or ih >= h:
                         for ow in range(wo):
-                            cols[r, b, U(base + ow)] = 0
+                            cols[r, b, unsigned(base + ow)] = 0
                         continue
                     for ow in range(lo):
-                        cols[r, b, U(base + ow)] = 0
+                        cols[r, b, unsigned(base + ow)] = 0
                     if sw == 1:
                         for ow in range(lo, hi):
-                            cols[r, b, U(base + ow)] = x[b, ch, ih, U(ow + off)]
+                            cols[r, b, unsigned(base + ow)] = x[b, ch, ih, unsigned(ow + off)]
                     else:
                         for ow in range(lo, hi):
-                            cols[r, b, U(base + ow)] = x[b, ch, ih, U(ow * sw + off)]
+                            cols[r, b, unsigned(base + ow)] = x[b, ch, ih, unsigned(ow * sw + off)]
                     for ow in range(hi, wo):
-                        cols[r, b, U(base + ow)] = 0
+                        cols[r, b, unsigned(base + ow)] = 0
 
 
 @Twin
@@ -106,16 +106,16 @@ def _im2col_same(x, w, kh, kw, ph, pw, dh, dw, ho, cols):
                 lo, hi = _valid_range(off, 1, w, w)
                 delta = (i * dh - ph) * w + off
                 for q in range(oh_lo * w):
-                    cols[r, b, U(q)] = 0
+                    cols[r, b, unsigned(q)] = 0
                 for q in range(max(oh_lo * w, -delta), min(oh_hi * w, hw - delta)):
-                    cols[r, b, U(q)] = x[b, ch, U(q + delta)]
+                    cols[r, b, unsigned(q)] = x[b, ch, unsigned(q + delta)]
                 for oh in range(oh_lo, oh_hi):
                     for ow in range(lo):
-                        cols[r, b, U(oh * w + ow)] = 0
+                        cols[r, b, unsigned(oh * w + ow)] = 0
                     for ow in range(hi, w):
-                        cols[r, b, U(oh * w + ow)] = 0
+                        cols[r, b, unsigned(oh * w + ow)] = 0
                 for q in range(oh_hi * w, ho * w):
-                    cols[r, b, U(q)] = 0
+                    cols[r, b, unsigned(q)] = 0
 
 
 @Twin
@@ -142,10 +142,10 @@ def _col2im(src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx):
                     lo, hi = _valid_range(off, sw, w, wo)
                     if sw == 1:
                         for ow in range(lo, hi):
-                            dx[b, ch, ih, U(ow + off)] += src[U(start + ow)]
+                            dx[b, ch, ih, unsigned(ow + off)] += src[unsigned(start + ow)]
                     else:
                         for ow in range(lo, hi):
-                            dx[b, ch, ih, U(ow * sw + off)] += src[U(start + ow)]
+                            dx[b, ch, ih, unsigned(ow * sw + off)] += src[unsigned(start + ow)]
 
 
 @Twin
@@ -163,7 +163,7 @@ def _col2im_same(src, steps, w, kh, kw, ph, pw, dh, dw, ho, dx):
     for p in prange(n * c):
         b, ch = _split_plane(p, c)
         for q in range(hw):
-            dx[b, ch, U(q)] = 0
+            dx[b, ch, unsigned(q)] = 0
         for i in range(kh):
             h_lo = min(max(i * dh - ph, 0), h)                # rows with 0 <= h + p_h - i d_h < H_out
             h_hi = max(min(ho + i * dh - ph, h), h_lo)
@@ -171,8 +171,8 @@ def _col2im_same(src, steps, w, kh, kw, ph, pw, dh, dw, ho, dx):
                 start = ch * step_c + (i * kw + j) * step_k + b * step_n
                 delta = (i * dh - ph) * w + j * dw - pw
                 for q in range(max(h_lo * w, delta), min(h_hi * w, ho * w + delta)):
-                    if keep[j, U(q)]:
-                        dx[b, ch, U(q)] += src[U(start + q - delta)]
+                    if keep[j, unsigned(q)]:
+                        dx[b, ch, unsigned(q)] += src[unsigned(start + q - delta)]
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:

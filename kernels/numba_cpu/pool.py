@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..numpy_ref.pool import avg_divisor, overhang, pooled_hw
-from . import _OPTIONS, U, Twin
+from . import _OPTIONS, Twin, unsigned
 from .conv import _split_plane, _valid_range, add_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
@@ -75,12 +75,12 @@ def _max_pool_2x2(x, out, argmax):
             r0, r1 = 2 * oh, 2 * oh + 1
             for ow in range(wo):
                 c0 = 2 * ow
-                best, arg = x[b, ch, r0, U(c0)], r0 * w + c0
-                best, arg = _keep_max(x[b, ch, r0, U(c0 + 1)], r0 * w + c0 + 1, best, arg)
-                best, arg = _keep_max(x[b, ch, r1, U(c0)], r1 * w + c0, best, arg)
-                best, arg = _keep_max(x[b, ch, r1, U(c0 + 1)], r1 * w + c0 + 1, best, arg)
-                out[b, ch, oh, U(ow)] = best
-                argmax[b, ch, oh, U(ow)] = arg
+                best, arg = x[b, ch, r0, unsigned(c0)], r0 * w + c0
+                best, arg = _keep_max(x[b, ch, r0, unsigned(c0 + 1)], r0 * w + c0 + 1, best, arg)
+                best, arg = _keep_max(x[b, ch, r1, unsigned(c0)], r1 * w + c0, best, arg)
+                best, arg = _keep_max(x[b, ch, r1, unsigned(c0 + 1)], r1 * w + c0 + 1, best, arg)
+                out[b, ch, oh, unsigned(ow)] = best
+                argmax[b, ch, oh, unsigned(ow)] = arg
 
 
 @Twin
@@ -118,14 +118,14 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, divisor, out):
                 for j in range(kw):
                     lo, hi = _valid_range(j - pw, sw, w, wo)
                     for ow in range(lo, hi):
-                        out[b, ch, oh, U(ow)] += x[b, ch, ih, U(ow * sw + j - pw)]
+                        out[b, ch, oh, unsigned(ow)] += x[b, ch, ih, unsigned(ow * sw + j - pw)]
             if divisor.size == 1:       # one divisor (a loop-invariant scalar: LLVM vectorises this loop)
                 d = divisor[0, 0]
                 for ow in range(wo):
                     out[b, ch, oh, ow] = out[b, ch, oh, ow] / d
             else:
                 for ow in range(wo):
-                    out[b, ch, oh, ow] = out[b, ch, oh, ow] / divisor[oh, U(ow)]
+                    out[b, ch, oh, ow] = out[b, ch, oh, ow] / divisor[oh, unsigned(ow)]
 
 
 def _with_outputs(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import _OPTIONS, U, Twin
+from . import _OPTIONS, Twin, unsigned
 
 __all__ = ["winograd_gather", "winograd_scatter", "WINOGRAD_CHUNK_BYTES", "WINOGRAD_MIN_TILES",
            "WINOGRAD_MIN_CHANNELS"]
@@ -50,13 +50,13 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
         for b in range(n0, n1):
             for hh in range(h0, h1):
                 for ww in range(w0, w1):
-                    planes[b - n0, hh - offset, U(ww - offset)] = x[b, ch, hh, U(ww)]
+                    planes[b - n0, hh - offset, unsigned(ww - offset)] = x[b, ch, hh, unsigned(ww)]
         flat = planes.ravel()
         d = np.empty((k, k, length), x.dtype)                   # d[i, j, q]: pixel (i, j) of tile q
         for i in range(k):
             for j in range(k):
                 for q in range(length):
-                    d[i, j, U(q)] = flat[U(starts[q] + i * span_w + j)]
+                    d[i, j, unsigned(q)] = flat[unsigned(starts[q] + i * span_w + j)]
         e = np.zeros((a, k, length), x.dtype)                   # e[r, j, q] = sum_i t[r, i] d[i, j, q]
         for r in range(a):
             for i in range(k):
@@ -64,7 +64,7 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
                 if coef != 0:
                     for j in range(k):
                         for q in range(length):
-                            e[r, j, U(q)] += coef * d[i, j, U(q)]
+                            e[r, j, unsigned(q)] += coef * d[i, j, unsigned(q)]
         acc = np.empty(length, x.dtype)
         for r in range(a):
             for s in range(a):
@@ -73,9 +73,9 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
                     coef = t[s, j]
                     if coef != 0:
                         for q in range(length):
-                            acc[U(q)] += coef * e[r, j, U(q)]
+                            acc[unsigned(q)] += coef * e[r, j, unsigned(q)]
                 for q in range(length):
-                    v[r * a + s, ch, U(q0 + q)] = acc[U(q)]
+                    v[r * a + s, ch, unsigned(q0 + q)] = acc[unsigned(q)]
 
 
 @Twin
@@ -97,7 +97,7 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
                     coef = s[j, sq]
                     if coef != 0:
                         for q in range(length):
-                            f[r, j, U(q)] += coef * v[r * a + sq, ch, U(q0 + q)]
+                            f[r, j, unsigned(q)] += coef * v[r * a + sq, ch, unsigned(q0 + q)]
         o = np.zeros((k, k, length), v.dtype)                   # o[i, j, q] = sum_r s[i, r] f[r, j, q]
         for i in range(k):
             for r in range(a):
@@ -105,20 +105,20 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
                 if coef != 0:
                     for j in range(k):
                         for q in range(length):
-                            o[i, j, U(q)] += coef * f[r, j, U(q)]
+                            o[i, j, unsigned(q)] += coef * f[r, j, unsigned(q)]
         planes = np.zeros((n1 - n0, span_h, span_w), v.dtype)   # tiles added where they were read
         flat = planes.ravel()
         for i in range(k):
             for j in range(k):
                 for q in range(length):
-                    flat[U(starts[q] + i * span_w + j)] += o[i, j, U(q)]
+                    flat[unsigned(starts[q] + i * span_w + j)] += o[i, j, unsigned(q)]
         for b in range(n0, n1):
             for hh in range(h):
                 for ww in range(w):
                     out[b, ch, hh, ww] = 0
             for hh in range(h0, h1):
                 for ww in range(w0, w1):
-                    out[b, ch, hh, U(ww)] = planes[b - n0, hh - offset, U(ww - offset)]
+                    out[b, ch, hh, unsigned(ww)] = planes[b - n0, hh - offset, unsigned(ww - offset)]
 
 
 @njit(**_OPTIONS)
