@@ -57,7 +57,8 @@ def test_ops_give_both_engines_the_same_input_upstream_gradient_and_work(case):
     ref = p.torch_fwd_bwd()
     assert len(mine) == len(ref)
     for i, (a, b) in enumerate(zip(mine, ref)):      # float32 sums over a batch: errors scale with the largest value
-        assert_close(a, b.numpy(), rtol=1e-3, atol=1e-4 * max(1.0, float(abs(b).max())), name=f"{case.name} gradient {i}")
+        scale = max(1.0, float(abs(b).max()))
+        assert_close(a, b.numpy(), rtol=1e-3, atol=1e-4 * scale, name=f"{case.name} gradient {i}")
 
 
 def test_solo_processes_get_the_users_environment_not_the_harness_settings(monkeypatch):
