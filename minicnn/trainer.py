@@ -341,6 +341,9 @@ class Run:
         except ValueError as exc:                       # e.g. images too small for the model
             raise UsageError(f"--model {c['model']}: {exc}") from exc
         self.head = last_linear(self.model)
+        first = self.model.input_layer()
+        if hasattr(first, "input_grad"):
+            first.input_grad = False                    # its input is data: no gradient to compute
         if init and c["init_from"]:
             apply_init(self.model, load_torch_state(c["init_from"]), c["init_from"], bool(c["freeze_features"]))
 

@@ -126,3 +126,11 @@ def test_call_passes_keyword_arguments_to_forward():
     x = np.ones((2, 3), np.float32)
     mask = np.array([[True, False, True], [False, True, True]])
     np.testing.assert_array_equal(nn.Dropout(0.5)(x, mask=mask), np.where(mask, 2.0, 0.0))
+
+
+def test_input_layer_is_the_first_step_of_a_chain_and_none_where_the_input_fans_out():
+    conv = nn.Conv2d(1, 2, 3)
+    assert nn.Sequential(nn.Sequential(conv, nn.ReLU()), nn.Flatten()).input_layer() is conv
+    assert nn.ReLU().input_layer() is not None and nn.Sequential().input_layer() is None
+    assert nn.Residual(nn.Sequential(conv)).input_layer() is None
+    assert nn.Sequential(nn.Concat(conv, nn.Identity()), nn.ReLU()).input_layer() is None

@@ -501,3 +501,20 @@ def test_predict_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         predict_main([str(tmp_path / "c.npz"), str(img), "--top", "0"])
     assert "--top: must be at least 1" in capsys.readouterr().err
+
+
+def test_training_skips_the_data_gradient_of_the_first_layer(tmp_path):
+    """The first layer's input is data: the run asks it for no input gradient, as torch does."""
+    from dataclasses import asdict
+
+    from minicnn.train import RECIPES
+    from minicnn.trainer import Run
+    root = shared_datasets()
+    if root is None:
+        pytest.skip("real data not found: set MINICNN_DATA or provide ../shared/datasets")
+    config = {**asdict(RECIPES["mnist"]), "dataset": "mnist", "data_dir": str(root), "limit_train": 64,
+              "limit_test": 16}
+    run = Run(config, out=tmp_path / "run", download=False)
+    first = run.model.input_layer()
+    assert isinstance(first, nn.Conv2d) and first.input_grad is False
+    assert math.isfinite(run.train_batch(*next(run.train_loader.batches(0))))

@@ -128,6 +128,16 @@ class Module:
         if param is not None and grad is not None:
             param.grad += grad
 
+    def input_layer(self) -> Module | None:
+        """The layer that receives this module's input and nothing else does, or None.
+
+        A layer without children is its own input layer; a container's is its first step's when it
+        runs its children as a chain (Sequential), and None when the input may fan out (the
+        default). Training sets ``input_grad = False`` on a network's input layer, whose input is
+        data, so that backward skips that gradient as PyTorch does.
+        """
+        return None if self._modules else self
+
     # ---- traversal ------------------------------------------------------------------
     def children(self) -> Iterator[Module]:
         yield from self._modules.values()
@@ -298,6 +308,9 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(list(self._modules.values()))
+
+    def input_layer(self) -> Module | None:
+        return next(iter(self._modules.values())).input_layer() if self._modules else None
 
     def append(self, module: Module) -> Sequential:
         setattr(self, str(len(self)), module)
