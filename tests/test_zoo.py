@@ -9,6 +9,7 @@ import torch
 import minicnn
 from minicnn import backend, nn
 from minicnn.models import MODELS, SMALL_FORMS, build_model, classifier_head, count_parameters, head_is_last
+from minicnn.models import inception
 from minicnn.models.blocks import Chain, ResidualBlock, back_steps, run_steps
 from minicnn.models.reported import REPORTED
 
@@ -19,10 +20,11 @@ ZOO = sorted(TWINS)
 #: parameters for 3x224x224 and 10 classes (torchvision's counts with a 10-class head where it has the model)
 PARAMS_224 = {"alexnet": 57_044_810, "vgg11": 128_807_306, "vgg11_bn": 128_812_810, "nin": 2_015_398,
               "resnet18": 11_181_642, "resnet50": 23_528_522, "resnext50_32x4d": 23_000_394,
-              "darknet53": 40_595_178, "mobilenet_v1": 3_217_226, "xception": 20_827_442}
+              "darknet53": 40_595_178, "mobilenet_v1": 3_217_226, "xception": 20_827_442,
+              "googlenet": 5_610_154, "inception_v3": 21_806_058, "densenet40": 179_050}
 
 #: where the seed's count is another architecture's (explained on docs/zoo.md)
-SEED_DIFFERS = {"alexnet"}
+SEED_DIFFERS = {"alexnet", "googlenet"}
 
 
 def test_every_zoo_model_has_a_twin_and_a_small_form():
@@ -95,6 +97,13 @@ def test_parameters_at_224(name):
         assert abs(n - seed.params) <= 0.02 * seed.params
 
 
+def test_googlenet_with_the_papers_5x5_branch_has_the_seeds_count():
+    """torchvision's GoogLeNet (the zoo's) has a 3x3 where the paper has a 5x5 (pytorch/vision#906); the
+    seed's 5.98M is the paper's network."""
+    n = count_parameters(inception.GoogLeNet(10, branch3_kernel=5))
+    assert n == 5_991_082 and abs(n - REPORTED["googlenet"].params) <= 0.02 * REPORTED["googlenet"].params
+
+
 @pytest.mark.parametrize("name", ZOO)
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)], ids=["1x28x28", "3x32x32"])
 def test_small_input_forms(name, shape):
@@ -116,7 +125,8 @@ def test_too_small_inputs_are_refused_when_built():
 
 HEADS = {"alexnet": "classifier.6", "vgg11": "classifier.6", "vgg11_bn": "classifier.6", "nin": None,
          "resnet18": "fc", "resnet50": "fc", "resnext50_32x4d": "fc", "darknet53": "fc", "mobilenet_v1": "fc",
-         "xception": "fc", "compact_cnn": "9", "custom_cnn": "41"}
+         "xception": "fc", "compact_cnn": "9", "custom_cnn": "41", "googlenet": "fc", "inception_v3": "fc",
+         "densenet40": "classifier"}
 
 
 @pytest.mark.parametrize("name", sorted(HEADS))

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+import torch_zoo_densenet
+import torch_zoo_inception
 from minicnn.models import blocks, classic, darknet, mobilenet, resnet, separable
 
 
@@ -345,6 +347,8 @@ TWINS = {
     "darknet53": lambda s, k: Darknet53(k, **_form(s, darknet.SMALL_WIDTH)),
     "mobilenet_v1": lambda s, k: MobileNetV1(k, **_form(s, mobilenet.SMALL_WIDTH)),
     "xception": lambda s, k: Xception(k, **_form(s, separable.SMALL_WIDTH)),
+    **torch_zoo_inception.TWINS,
+    **torch_zoo_densenet.TWINS,
 }
 
 
@@ -368,4 +372,6 @@ NARROW = {
     "darknet53": (lambda: darknet.Darknet53(10, 3, 1 / 16, True), lambda: Darknet53(10, 3, 1 / 16, True)),
     "mobilenet_v1": (lambda: mobilenet.MobileNetV1(10, 3, 1 / 16, True), lambda: MobileNetV1(10, 3, 1 / 16, True)),
     "xception": (lambda: separable.Xception(10, 3, 1 / 16, True), lambda: Xception(10, 3, 1 / 16, True)),
+    **torch_zoo_inception.NARROW,
+    **torch_zoo_densenet.NARROW,
 }

@@ -19,6 +19,8 @@ from ..nn import Linear, Module, Sequential
 from .blocks import Chain, is_small
 from .classic import alexnet, nin, vgg11, vgg11_bn
 from .darknet import darknet53
+from .densenet import densenet40
+from .inception import googlenet, inception_v3
 from .mobilenet import mobilenet_v1
 from .resnet import resnet18, resnet50, resnext50_32x4d
 from .separable import xception
@@ -50,11 +52,14 @@ MODELS: dict[str, Builder] = {
     "darknet53": darknet53,
     "mobilenet_v1": mobilenet_v1,
     "xception": xception,
+    "googlenet": googlenet,
+    "inception_v3": inception_v3,
+    "densenet40": densenet40,
 }
 
 #: the models with a small-input form for inputs with a side below 64 pixels (the zoo's larger networks)
 SMALL_FORMS = ("alexnet", "vgg11", "vgg11_bn", "nin", "resnet18", "resnet50", "resnext50_32x4d", "darknet53",
-               "mobilenet_v1", "xception")
+               "mobilenet_v1", "xception", "googlenet", "inception_v3", "densenet40")
 
 #: attribute names of a classifier head, in the order they are looked for
 HEAD_NAMES = ("fc", "classifier", "head")

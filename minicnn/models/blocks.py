@@ -11,6 +11,9 @@ backward together:
   ``Chain`` is a ``Sequential`` whose children have names);
 * :class:`ResidualBlock`: ``y = after(body(x) + shortcut(x))``; x fans out into two
   paths, so backward ADDS the two paths' input gradients.
+* :class:`Branches`: ``y = cat([path(x) for path in paths()], dim=1)`` (Inception's
+  branches, a DenseNet layer's ``cat([x, h(x)])``): the concatenation splits dy into each
+  path's channels, and since x feeds every path their input gradients ADD.
 
 A parameter-free leaf such as torchvision's single ``self.relu`` may appear in the steps
 more than once: each call's cache is kept on the caller's tape and handed back to the
@@ -29,11 +32,12 @@ from typing import Any
 import numpy as np
 
 from .. import backend, nn
+from ..functional import graph as Fg
 from ..functional import residual as Fr
 from ..random import generator
 
-__all__ = ["SMALL_INPUT", "is_small", "scaled", "normal_", "reused", "run_steps", "back_steps", "Chain", "ResidualBlock", "conv_bn",
-           "conv_bn_act"]
+__all__ = ["SMALL_INPUT", "is_small", "scaled", "normal_", "reused", "run_steps", "back_steps", "Chain",
+           "ResidualBlock", "Branches", "conv_bn", "conv_bn_act"]
 
 #: Inputs with a side below this many pixels get the small-input form of every zoo network.
 SMALL_INPUT = 64
@@ -105,6 +109,10 @@ class Chain(nn.Module):
     def steps(self) -> list[nn.Module]:
         return [m for m in self.children() if m is not None]
 
+    def input_layer(self) -> nn.Module | None:
+        steps = self.steps()                        # the first step alone receives the input
+        return steps[0].input_layer() if steps else None
+
     def forward(self, x: Any) -> Any:
         steps = self.steps()
         y, tape = run_steps(steps, x)
@@ -153,6 +161,31 @@ class ResidualBlock(nn.Module):
         body, body_tape, shortcut, skip_tape, add_cache, after, after_tape = self._take()
         d_out, d_skip = Fr.add_backward(back_steps(after, after_tape, dy), add_cache)
         return back_steps(body, body_tape, d_out) + back_steps(shortcut, skip_tape, d_skip)
+
+
+class Branches(nn.Module):
+    """``y = cat([path(x) for path in paths()], dim=1)``; subclasses assign the children and list
+    each path's steps in ``paths()`` (an empty path passes x itself on, as a DenseNet layer's).
+
+    Backward: the concatenation gives each path its own slice of dy (``cat_backward``), each
+    path turns it into an input gradient, and since x feeds every path those gradients ADD.
+    """
+
+    def paths(self) -> list[list[nn.Module]]:
+        raise NotImplementedError(f"{type(self).__name__} does not define paths()")
+
+    def forward(self, x: Any) -> Any:
+        paths = self.paths()
+        outs, tapes = zip(*(run_steps(path, x) for path in paths))
+        y, cat_cache = Fg.cat_forward(list(outs), dim=1)
+        self._save((paths, tapes, cat_cache))
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        paths, tapes, cat_cache = self._take()
+        grads = Fg.cat_backward(dy, cat_cache)
+        dx = [back_steps(path, tape, g) for path, tape, g in zip(paths, tapes, grads)]
+        return sum(dx[1:], start=dx[0])
 
 
 def conv_bn(c_in: int, c_out: int, kernel_size: int, stride: int = 1, padding: int | None = None,
