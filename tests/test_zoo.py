@@ -21,7 +21,10 @@ ZOO = sorted(TWINS)
 PARAMS_224 = {"alexnet": 57_044_810, "vgg11": 128_807_306, "vgg11_bn": 128_812_810, "nin": 2_015_398,
               "resnet18": 11_181_642, "resnet50": 23_528_522, "resnext50_32x4d": 23_000_394,
               "darknet53": 40_595_178, "mobilenet_v1": 3_217_226, "xception": 20_827_442,
-              "googlenet": 5_610_154, "inception_v3": 21_806_058, "densenet40": 179_050}
+              "googlenet": 5_610_154, "inception_v3": 21_806_058, "densenet40": 179_050,
+              "mobilenet_v2": 2_236_682, "efficientnet_b0": 4_020_358, "se_resnet18": 11_268_682,
+              "squeezenet1_1": 727_626, "shufflenet_v2": 1_263_854,
+              "vit": 53_610_506, "mlp_mixer": 13_615_266, "resmlp": 14_969_722}
 
 #: where the seed's count is another architecture's (explained on docs/zoo.md)
 SEED_DIFFERS = {"alexnet", "googlenet"}
@@ -126,7 +129,9 @@ def test_too_small_inputs_are_refused_when_built():
 HEADS = {"alexnet": "classifier.6", "vgg11": "classifier.6", "vgg11_bn": "classifier.6", "nin": None,
          "resnet18": "fc", "resnet50": "fc", "resnext50_32x4d": "fc", "darknet53": "fc", "mobilenet_v1": "fc",
          "xception": "fc", "compact_cnn": "9", "custom_cnn": "41", "googlenet": "fc", "inception_v3": "fc",
-         "densenet40": "classifier"}
+         "densenet40": "classifier", "mobilenet_v2": "classifier.1", "efficientnet_b0": "classifier.1",
+         "se_resnet18": "fc", "squeezenet1_1": None, "shufflenet_v2": "fc", "mlp_mixer": "head",
+         "resmlp": "head"}
 
 
 @pytest.mark.parametrize("name", sorted(HEADS))

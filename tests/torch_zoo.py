@@ -14,6 +14,8 @@ from torch import nn
 
 import torch_zoo_densenet
 import torch_zoo_inception
+import torch_zoo_mobile
+import torch_zoo_tokens
 from minicnn.models import blocks, classic, darknet, mobilenet, resnet, separable
 
 
@@ -349,6 +351,8 @@ TWINS = {
     "xception": lambda s, k: Xception(k, **_form(s, separable.SMALL_WIDTH)),
     **torch_zoo_inception.TWINS,
     **torch_zoo_densenet.TWINS,
+    **torch_zoo_mobile.TWINS,
+    **torch_zoo_tokens.TWINS,
 }
 
 
@@ -374,4 +378,6 @@ NARROW = {
     "xception": (lambda: separable.Xception(10, 3, 1 / 16, True), lambda: Xception(10, 3, 1 / 16, True)),
     **torch_zoo_inception.NARROW,
     **torch_zoo_densenet.NARROW,
+    **torch_zoo_mobile.NARROW,
+    **torch_zoo_tokens.NARROW,
 }

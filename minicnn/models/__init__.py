@@ -21,9 +21,15 @@ from .classic import alexnet, nin, vgg11, vgg11_bn
 from .darknet import darknet53
 from .densenet import densenet40
 from .inception import googlenet, inception_v3
+from .inverted import efficientnet_b0, mobilenet_v2
+from .mixer import mlp_mixer, resmlp
 from .mobilenet import mobilenet_v1
 from .resnet import resnet18, resnet50, resnext50_32x4d
+from .senet import se_resnet18
 from .separable import xception
+from .shufflenet import shufflenet_v2
+from .squeezenet import squeezenet1_1
+from .vit import vit
 from .zoo import (basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, probing, resnet_small, seed_net,
                   simple_cnn)
 
@@ -55,11 +61,21 @@ MODELS: dict[str, Builder] = {
     "googlenet": googlenet,
     "inception_v3": inception_v3,
     "densenet40": densenet40,
+    "mobilenet_v2": mobilenet_v2,
+    "efficientnet_b0": efficientnet_b0,
+    "se_resnet18": se_resnet18,
+    "squeezenet1_1": squeezenet1_1,
+    "shufflenet_v2": shufflenet_v2,
+    "vit": vit,
+    "mlp_mixer": mlp_mixer,
+    "resmlp": resmlp,
 }
 
 #: the models with a small-input form for inputs with a side below 64 pixels (the zoo's larger networks)
 SMALL_FORMS = ("alexnet", "vgg11", "vgg11_bn", "nin", "resnet18", "resnet50", "resnext50_32x4d", "darknet53",
-               "mobilenet_v1", "xception", "googlenet", "inception_v3", "densenet40")
+               "mobilenet_v1", "xception", "googlenet", "inception_v3", "densenet40",
+               "mobilenet_v2", "efficientnet_b0", "se_resnet18", "squeezenet1_1", "shufflenet_v2",
+               "vit", "mlp_mixer", "resmlp")
 
 #: attribute names of a classifier head, in the order they are looked for
 HEAD_NAMES = ("fc", "classifier", "head")
