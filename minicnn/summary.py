@@ -3,12 +3,14 @@
 One zero image goes through the model in eval mode; every leaf layer (and every
 residual addition) gets a row, in the order the forward runs them, with its output
 shape, its parameter count and the floating-point operations of its forward pass for
-one image. FLOPs count a multiply and an add as two; MACs (multiply-adds, the unit
-model zoos call "FLOPs") count those of convolutions and Linear layers only:
+one image (a container with parameters of its own, such as ViT's class token, gets a row for them
+after its children's). FLOPs count a multiply and an add as two; MACs (multiply-adds, the unit
+model zoos call "FLOPs") count those of convolutions, Linear layers and attention only:
 
 =================  ===============================================================
 Conv2d             2 C_out H_out W_out (C_in / groups) k_h k_w  (+ C_out H_out W_out bias adds)
 Linear             2 in out per output row  (+ out bias adds)
+Attention          2 (4 E + 2 L) per output entry of MultiheadAttention (projections; q k^T, sum of v)
 BatchNorm (eval)   2 per element (scale and shift)
 MaxPool/AvgPool    k_h k_w per output element
 AdaptiveAvgPool    1 per input element
@@ -72,6 +74,8 @@ def layer_macs(module: nn.Module, y_shape: tuple[int, ...]) -> int:
         return out * (module.in_channels // module.groups) * kh * kw
     if isinstance(module, nn.Linear):
         return out * module.in_features
+    if isinstance(module, nn.MultiheadAttention):     # per output entry: 4 E in the q, k, v and out projections,
+        return out * (4 * module.embed_dim + 2 * y_shape[-2])    # 2 L in q k^T and the weighted sum of v
     return 0
 
 
@@ -80,6 +84,8 @@ def layer_flops(module: nn.Module, x_shape: tuple[int, ...], y_shape: tuple[int,
     out, inp = int(np.prod(y_shape)), int(np.prod(x_shape))
     if isinstance(module, (nn.Conv2d, nn.Linear)):
         return 2 * layer_macs(module, y_shape) + (out if module.bias is not None else 0)
+    if isinstance(module, nn.MultiheadAttention):
+        return 2 * layer_macs(module, y_shape)
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return 2 * out
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
@@ -96,13 +102,18 @@ def _merge_kind(module: nn.Module) -> str | None:
     return "Residual add" if isinstance(module, (nn.Residual, ResidualBlock)) else None
 
 
+def _whole(module: nn.Module) -> bool:
+    """True for a module summarised in one row: a leaf, or MultiheadAttention (its out_proj is part of it)."""
+    return not module._modules or isinstance(module, nn.MultiheadAttention)
+
+
 def _units(module: nn.Module, name: str = "") -> Iterator[tuple[str, nn.Module]]:
-    """The modules that get rows: leaves, modules with parameters of their own (summarised whole),
-    and merging containers (a row after their children's)."""
-    if not module._modules or module._parameters:
+    """The modules that get rows: those summarised whole, and containers that merge paths or have
+    parameters of their own (ViT's class token; a row after their children's)."""
+    if _whole(module):
         yield name, module
         return
-    if _merge_kind(module):
+    if _merge_kind(module) or module._parameters:
         yield name, module
     for child_name, child in module._modules.items():
         yield from _units(child, f"{name}.{child_name}" if name else child_name)
@@ -119,9 +130,12 @@ def _recording(model: nn.Module, rows: list[LayerRow]) -> Iterator[None]:
             merge = _merge_kind(_m)
             if merge:
                 rows.append(LayerRow(_name, merge, y_shape, 0, int(np.prod(y_shape))))
-            else:
+            elif _whole(_m):
                 rows.append(LayerRow(_name, type(_m).__name__, y_shape, count_parameters(_m),
                                      layer_flops(_m, x_shape, y_shape), layer_macs(_m, y_shape)))
+            else:                                    # a container's own parameters: one FLOP per output element
+                own = sum(int(p.data.size) for p in _m._parameters.values())
+                rows.append(LayerRow(_name, type(_m).__name__, y_shape, own, int(np.prod(y_shape))))
             return y
         object.__setattr__(m, "forward", forward)
         hooked.append(m)
