@@ -29,7 +29,7 @@ from .senet import se_resnet18
 from .separable import xception
 from .shufflenet import shufflenet_v2
 from .squeezenet import squeezenet1_1
-from .vit import vit
+from .vision_transformer import vit
 from .zoo import (basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, probing, resnet_small, seed_net,
                   simple_cnn)
 
