@@ -96,12 +96,9 @@ def max_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, 
     batch, channels, h, width = x.shape
     ho, wo = _pool_size(h, kh, sh, ph, ceil_mode), _pool_size(width, kw, sw, pw, ceil_mode)
     y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
-    for n in range(batch):
-        for c in range(channels):
-            for oh in range(ho):
-                for ow in range(wo):
-                    r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
-                    y[n, c, oh, ow] = x[n, c, r, q]
+    for n, c, oh, ow in np.ndindex(batch, channels, ho, wo):
+        r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
+        y[n, c, oh, ow] = x[n, c, r, q]
     return y
 
 
@@ -111,12 +108,9 @@ def max_pool2d_backward_loops(dy: np.ndarray, x: np.ndarray, kernel: tuple[int, 
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     dx = np.zeros_like(x)
     batch, channels, ho, wo = dy.shape
-    for n in range(batch):
-        for c in range(channels):
-            for oh in range(ho):
-                for ow in range(wo):
-                    r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
-                    dx[n, c, r, q] += dy[n, c, oh, ow]
+    for n, c, oh, ow in np.ndindex(batch, channels, ho, wo):
+        r, q = _first_max(x, n, c, oh * sh - ph, ow * sw - pw, kh, kw)
+        dx[n, c, r, q] += dy[n, c, oh, ow]
     return dx
 
 
@@ -143,12 +137,9 @@ def avg_pool2d_loops(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, 
     batch, channels, h, width = x.shape
     ho, wo = _pool_size(h, kh, sh, ph, ceil_mode), _pool_size(width, kw, sw, pw, ceil_mode)
     y = np.zeros((batch, channels, ho, wo), dtype=x.dtype)
-    for n in range(batch):
-        for c in range(channels):
-            for oh in range(ho):
-                for ow in range(wo):
-                    pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
-                    y[n, c, oh, ow] = sum(x[n, c, r, q] for r, q in pixels) / count
+    for n, c, oh, ow in np.ndindex(batch, channels, ho, wo):
+        pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
+        y[n, c, oh, ow] = sum(x[n, c, r, q] for r, q in pixels) / count
     return y
 
 
@@ -160,11 +151,8 @@ def avg_pool2d_backward_loops(dy: np.ndarray, x_shape: tuple[int, int, int, int]
     batch, channels, h, width = x_shape
     dx = np.zeros(x_shape, dtype=dy.dtype)
     _, _, ho, wo = dy.shape
-    for n in range(batch):
-        for c in range(channels):
-            for oh in range(ho):
-                for ow in range(wo):
-                    pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
-                    for r, q in pixels:
-                        dx[n, c, r, q] += dy[n, c, oh, ow] / count
+    for n, c, oh, ow in np.ndindex(batch, channels, ho, wo):
+        pixels, count = _window((h, width), oh * sh - ph, ow * sw - pw, kernel, padding, count_include_pad)
+        for r, q in pixels:
+            dx[n, c, r, q] += dy[n, c, oh, ow] / count
     return dx
