@@ -37,19 +37,14 @@ _RUN = 256
 @Twin
 def _gather(x, t, step, offset, th, tw, per_block, v):
     """v[r a + q, c, (n T_h + t_h) T_w + t_w] = sum_{i,j} t[r, i] t[q, j] x[n, c, t_h s + o + i, t_w s + o + j]."""
-    n, c, h, w = x.shape
     a, k = t.shape
-    span_h, span_w, starts = _tiling(th, tw, step, k, per_block)
-    h0, h1, w0, w1 = max(0, offset), min(h, span_h + offset), max(0, offset), min(w, span_w + offset)
-    blocks = -(-n // per_block)
-    for p in prange(c * blocks):
-        ch, n0 = p // blocks, (p % blocks) * per_block
-        n1 = min(n0 + per_block, n)
-        length, q0 = (n1 - n0) * th * tw, n0 * th * tw
+    span_h, span_w, starts, rows, cols, blocks = _tiling(th, tw, step, k, per_block, x.shape, offset)
+    for p in prange(x.shape[1] * blocks):
+        ch, n0, n1, length, q0 = _block(p, blocks, per_block, x.shape[0], th * tw)
         planes = np.zeros((n1 - n0, span_h, span_w), x.dtype)   # the pixels the tiles read; 0 in the padding
         for b in range(n0, n1):
-            for hh in range(h0, h1):
-                for ww in range(w0, w1):
+            for hh in range(rows[0], rows[1]):
+                for ww in range(cols[0], cols[1]):
                     planes[b - n0, hh - offset, unsigned(ww - offset)] = x[b, ch, hh, unsigned(ww)]
         flat = planes.ravel()
         d = np.empty((k, k, length), x.dtype)                   # d[i, j, q]: pixel (i, j) of tile q
@@ -58,13 +53,7 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
                 for q in range(length):
                     d[i, j, unsigned(q)] = flat[unsigned(starts[q] + i * span_w + j)]
         e = np.zeros((a, k, length), x.dtype)                   # e[r, j, q] = sum_i t[r, i] d[i, j, q]
-        for r in range(a):
-            for i in range(k):
-                coef = t[r, i]
-                if coef != 0:
-                    for j in range(k):
-                        for q in range(length):
-                            e[r, j, unsigned(q)] += coef * d[i, j, unsigned(q)]
+        _left_multiply(t, d, e)
         acc = np.empty(length, x.dtype)
         for r in range(a):
             for s in range(a):
@@ -81,15 +70,10 @@ def _gather(x, t, step, offset, th, tw, per_block, v):
 @Twin
 def _scatter(v, s, step, offset, th, tw, per_block, out):
     """out[n, c] = sum over tiles of s v[:, c, tile] s^T (k x k), added at (t_h s + o, t_w s + o), cropped."""
-    n, c, h, w = out.shape
+    span_h, span_w, starts, rows, cols, blocks = _tiling(th, tw, step, s.shape[0], per_block, out.shape, offset)
     k, a = s.shape
-    span_h, span_w, starts = _tiling(th, tw, step, k, per_block)
-    h0, h1, w0, w1 = max(0, offset), min(h, span_h + offset), max(0, offset), min(w, span_w + offset)
-    blocks = -(-n // per_block)
-    for p in prange(c * blocks):
-        ch, n0 = p // blocks, (p % blocks) * per_block
-        n1 = min(n0 + per_block, n)
-        length, q0 = (n1 - n0) * th * tw, n0 * th * tw
+    for p in prange(out.shape[1] * blocks):
+        ch, n0, n1, length, q0 = _block(p, blocks, per_block, out.shape[0], th * tw)
         f = np.zeros((a, k, length), v.dtype)                   # f[r, j, q] = sum_q' s[j, q'] v[r a + q', c, q]
         for r in range(a):
             for sq in range(a):
@@ -99,13 +83,7 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
                         for q in range(length):
                             f[r, j, unsigned(q)] += coef * v[r * a + sq, ch, unsigned(q0 + q)]
         o = np.zeros((k, k, length), v.dtype)                   # o[i, j, q] = sum_r s[i, r] f[r, j, q]
-        for i in range(k):
-            for r in range(a):
-                coef = s[i, r]
-                if coef != 0:
-                    for j in range(k):
-                        for q in range(length):
-                            o[i, j, unsigned(q)] += coef * f[r, j, unsigned(q)]
+        _left_multiply(s, f, o)
         planes = np.zeros((n1 - n0, span_h, span_w), v.dtype)   # tiles added where they were read
         flat = planes.ravel()
         for i in range(k):
@@ -113,25 +91,47 @@ def _scatter(v, s, step, offset, th, tw, per_block, out):
                 for q in range(length):
                     flat[unsigned(starts[q] + i * span_w + j)] += o[i, j, unsigned(q)]
         for b in range(n0, n1):
-            for hh in range(h):
-                for ww in range(w):
-                    out[b, ch, hh, ww] = 0
-            for hh in range(h0, h1):
-                for ww in range(w0, w1):
+            out[b, ch] = 0
+            for hh in range(rows[0], rows[1]):
+                for ww in range(cols[0], cols[1]):
                     out[b, ch, hh, unsigned(ww)] = planes[b - n0, hh - offset, unsigned(ww - offset)]
 
 
 @njit(**_OPTIONS)
-def _tiling(th, tw, step, k, per_block):
-    """(span_h, span_w, starts): the padded plane a tiling reads and, for the tiles (n, t_h, t_w) of
-    ``per_block`` such planes laid end to end, the flat index of each tile's first pixel."""
+def _left_multiply(m, src, dst):
+    """dst[r, j, q] += sum_i m[r, i] src[i, j, q], skipping the zero coefficients of the small matrix m."""
+    for r in range(m.shape[0]):
+        for i in range(m.shape[1]):
+            coef = m[r, i]
+            if coef != 0:
+                for j in range(src.shape[1]):
+                    for q in range(src.shape[2]):
+                        dst[r, j, unsigned(q)] += coef * src[i, j, unsigned(q)]
+
+
+@njit(**_OPTIONS)
+def _block(p, blocks, per_block, n, tiles):
+    """Parallel iteration p: (channel, first and end image of its block, its tiles, its first tile)."""
+    ch, n0 = p // blocks, (p % blocks) * per_block
+    n1 = min(n0 + per_block, n)
+    return ch, n0, n1, (n1 - n0) * tiles, n0 * tiles
+
+
+@njit(**_OPTIONS)
+def _tiling(th, tw, step, k, per_block, shape, offset):
+    """(span_h, span_w, starts, rows, cols, blocks): the padded plane a tiling reads; for the tiles
+    (n, t_h, t_w) of ``per_block`` such planes laid end to end, the flat index of each tile's first
+    pixel; the rows [lo, hi) and columns of the image that some tile reads; the blocks of images."""
+    n, _, h, w = shape
     span_h, span_w = (th - 1) * step + k, (tw - 1) * step + k
     starts = np.empty(per_block * th * tw, np.intp)
     for b in range(per_block):
         for ti in range(th):
             for tj in range(tw):
                 starts[(b * th + ti) * tw + tj] = (b * span_h + ti * step) * span_w + tj * step
-    return span_h, span_w, starts
+    rows = (max(0, offset), min(h, span_h + offset))
+    cols = (max(0, offset), min(w, span_w + offset))
+    return span_h, span_w, starts, rows, cols, -(-n // per_block)
 
 
 def _per_block(tiles: tuple[int, int]) -> int:
