@@ -6,7 +6,8 @@
 Layout: ``zoo.py`` holds the small CNNs (Sequential stacks); each larger family has its own
 module (``resnet``, ``classic`` for AlexNet/VGG/NiN, ``darknet``, ``mobilenet``, ``separable`` for Xception)
 built from :mod:`.blocks` (a :class:`~.blocks.Chain` network, a :class:`~.blocks.ResidualBlock`,
-conv-bn-activation). Every model's ``state_dict`` keys are those of the same structure written
+conv-bn-activation); the token networks (``vision_transformer``, ``mixer`` for MLP-Mixer and
+ResMLP) share :mod:`.tokens`. Every model's ``state_dict`` keys are those of the same structure written
 with ``torch.nn`` (torchvision's names where torchvision has the model). Inputs with a side
 below 64 pixels get each family's small-input form (see :func:`.blocks.is_small` and each
 builder's docstring).
