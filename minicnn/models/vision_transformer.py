@@ -8,7 +8,9 @@ goes through ``heads.head``. Keys read ``encoder.layers.encoder_layer_0.self_att
 ``encoder.layers.encoder_layer_0.mlp.3.bias``, ``heads.head.weight``, as torchvision's, so one of its
 state_dict files of the same configuration loads. Weights start as torchvision's: ``conv_proj``
 N(0, 1/fan_in), position embedding N(0, 0.02^2), class token and head zero, MLP weights
-Xavier-uniform with N(0, 1e-6^2) biases, attention as ``nn.MultiheadAttention``'s.
+Xavier-uniform with N(0, 1e-6^2) biases, attention as ``nn.MultiheadAttention``'s. ``dropout`` is
+torchvision's (after the position embedding, the attention and in the MLP, 0 by default); its
+``attention_dropout`` (inside the attention, 0 by default) has no counterpart here.
 
 Standard form (:data:`STANDARD`): patch 32, 6 layers of width 1024 with 16 heads and an MLP of 2048:
 the seed's 53.59M parameters, which is the configuration of lucidrains' ``vit-pytorch`` README (q/k/v
