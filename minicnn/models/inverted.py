@@ -35,8 +35,9 @@ from collections.abc import Sequence
 from .. import nn
 from .blocks import Chain, ResidualBlock, conv_bn, conv_bn_act, is_small, normal_
 
-__all__ = ["make_divisible", "Bottleneck", "ResidualBottleneck", "inverted_residual", "mobilenet_v2_block", "mbconv",
-           "MobileNetV2", "EfficientNet", "mobilenet_v2", "efficientnet_b0", "V2_SETTING", "B0_SETTING", "SMALL_WIDTH"]
+__all__ = ["make_divisible", "LinearBottleneck", "InvertedResidual", "Block", "inverted_residual",
+           "mobilenet_v2_block", "mbconv", "stage_stride", "MobileNetV2", "EfficientNet", "mobilenet_v2",
+           "efficientnet_b0", "V2_SETTING", "B0_SETTING", "SMALL_WIDTH"]
 
 #: width multiplier of the small-input forms
 SMALL_WIDTH = 0.5
@@ -57,7 +58,7 @@ def make_divisible(v: float, divisor: int = 8) -> int:
     return new_v + divisor if new_v < 0.9 * v else new_v
 
 
-class Bottleneck(Chain):
+class LinearBottleneck(Chain):
     """``body(x)``: a block that changes the shape (stride 2 or new channels); ``name`` is torchvision's
     attribute for the body (``conv`` in MobileNetV2, ``block`` in EfficientNet)."""
 
@@ -66,8 +67,9 @@ class Bottleneck(Chain):
         setattr(self, name, body)
 
 
-class ResidualBottleneck(ResidualBlock):
-    """``x + body(x)``: a block that keeps the shape (torchvision's ``use_res_connect``)."""
+class InvertedResidual(ResidualBlock):
+    """``x + body(x)``: a block that keeps the shape (torchvision's ``use_res_connect``). Two classes where
+    torchvision has one, so that only blocks with the addition get its row in ``python -m minicnn.summary``."""
 
     def __init__(self, name: str, body: nn.Sequential) -> None:
         super().__init__()
@@ -77,12 +79,15 @@ class ResidualBottleneck(ResidualBlock):
         return list(self.children())
 
 
-def inverted_residual(name: str, layers: Sequence[nn.Module], keeps_shape: bool) -> Bottleneck | ResidualBottleneck:
+Block = LinearBottleneck | InvertedResidual
+
+
+def inverted_residual(name: str, layers: Sequence[nn.Module], keeps_shape: bool) -> Block:
     """The block whose body is ``Sequential(*layers)`` under ``name``, with the skip when it keeps the shape."""
-    return (ResidualBottleneck if keeps_shape else Bottleneck)(name, nn.Sequential(*layers))
+    return (InvertedResidual if keeps_shape else LinearBottleneck)(name, nn.Sequential(*layers))
 
 
-def mobilenet_v2_block(c_in: int, c_out: int, stride: int, expand_ratio: int) -> Bottleneck | ResidualBottleneck:
+def mobilenet_v2_block(c_in: int, c_out: int, stride: int, expand_ratio: int) -> Block:
     """torchvision's ``InvertedResidual``: ``conv`` = [1x1 expand conv-bn-ReLU6 (left out when t = 1),
     3x3 depthwise conv-bn-ReLU6 with ``stride``, 1x1 Conv2d, BatchNorm2d]."""
     hidden = int(round(c_in * expand_ratio))
@@ -91,7 +96,7 @@ def mobilenet_v2_block(c_in: int, c_out: int, stride: int, expand_ratio: int) ->
     return inverted_residual("conv", layers, stride == 1 and c_in == c_out)
 
 
-def mbconv(c_in: int, c_out: int, kernel_size: int, stride: int, expand_ratio: int) -> Bottleneck | ResidualBottleneck:
+def mbconv(c_in: int, c_out: int, kernel_size: int, stride: int, expand_ratio: int) -> Block:
     """torchvision's ``MBConv``: ``block`` = [1x1 expand conv-bn-SiLU (left out when the ratio is 1),
     k x k depthwise conv-bn-SiLU with ``stride``, SqueezeExcitation (to ``c_in // 4`` channels, SiLU),
     1x1 conv-bn]."""
@@ -101,6 +106,11 @@ def mbconv(c_in: int, c_out: int, kernel_size: int, stride: int, expand_ratio: i
               nn.SqueezeExcitation(hidden, max(1, c_in // 4), activation=nn.SiLU),
               nn.Sequential(*conv_bn(hidden, c_out, 1))]
     return inverted_residual("block", layers, stride == 1 and c_in == c_out)
+
+
+def stage_stride(stage: int, stride: int, small_input: bool) -> int:
+    """The stride of a stage's first block: the second stage's (index 1) is 1 in the small-input form."""
+    return 1 if small_input and stage == 1 else stride
 
 
 class _Features(Chain):
@@ -132,8 +142,7 @@ class MobileNetV2(_Features):
         for stage, (t, channels, n, s) in enumerate(V2_SETTING):
             out = make_divisible(channels * width_mult)
             for i in range(n):
-                stride = 1 if i or (small_input and stage == 1) else s
-                features.append(mobilenet_v2_block(c, out, stride, t))
+                features.append(mobilenet_v2_block(c, out, 1 if i else stage_stride(stage, s, small_input), t))
                 c = out
         features.append(conv_bn_act(c, last, 1, act=nn.ReLU6))
         super().__init__(features, [nn.Dropout(dropout), nn.Linear(last, num_classes)])
@@ -151,11 +160,11 @@ class EfficientNet(_Features):
         features: list[nn.Module] = [conv_bn_act(in_channels, c, 3, 1 if small_input else 2, act=nn.SiLU)]
         for stage, (t, k, s, channels, n) in enumerate(B0_SETTING):
             out = make_divisible(channels * width_mult)
-            blocks = []
+            units = []
             for i in range(n):
-                blocks.append(mbconv(c, out, k, 1 if i or (small_input and stage == 1) else s, t))
+                units.append(mbconv(c, out, k, 1 if i else stage_stride(stage, s, small_input), t))
                 c = out
-            features.append(nn.Sequential(*blocks))
+            features.append(nn.Sequential(*units))
         features.append(conv_bn_act(c, 4 * c, 1, act=nn.SiLU))
         super().__init__(features, [nn.Dropout(dropout), nn.Linear(4 * c, num_classes)])
         bound = 1.0 / num_classes ** 0.5                    # torchvision: U(-1/sqrt(out), 1/sqrt(out))
