@@ -283,8 +283,8 @@ def format_zoo_table(rows: list[ZooRow], num_classes: int = 10) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
 
     rule = "-" * len(fmt(header))
-    return "\n".join([f"the zoo for {num_classes} classes; MACs = multiply-adds of convolutions and Linear layers "
-                      "(the seed counts every layer); small inputs use each model's small-input form",
+    return "\n".join([f"the zoo for {num_classes} classes; MACs = multiply-adds of convolutions, Linear layers and "
+                      "attention (the seed counts every layer); small inputs use each model's small-input form",
                       fmt(header), rule, *map(fmt, lines), rule,
                       "train any row:  python -m minicnn.train fashion_mnist --model NAME     "
                       "(or cifar10, mnist, an image folder)",
