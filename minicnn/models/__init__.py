@@ -4,7 +4,8 @@
     model = build_model("resnet18", (3, 32, 32), 10)
 
 Layout: ``zoo.py`` holds the small CNNs (Sequential stacks); each larger family has its own
-module (``resnet``, ``classic`` for AlexNet/VGG/NiN, ``darknet``, ``mobilenet``, ``separable`` for Xception)
+module (``resnet``, ``classic`` for AlexNet/VGG/NiN, ``darknet``, ``mobilenet``, ``separable`` for Xception,
+``inverted`` for MobileNetV2/EfficientNet-B0, ``senet``, ``squeezenet``, ``shufflenet``)
 built from :mod:`.blocks` (a :class:`~.blocks.Chain` network, a :class:`~.blocks.ResidualBlock`,
 conv-bn-activation); the token networks (``vision_transformer``, ``mixer`` for MLP-Mixer and
 ResMLP) share :mod:`.tokens`. Every model's ``state_dict`` keys are those of the same structure written
