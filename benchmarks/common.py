@@ -114,19 +114,10 @@ def thread_env() -> str:
 
 
 def set_threads(threads: int) -> None:
-    """Give torch and numba the same number of threads (the same-process benchmarks).
-
-    minicnn's Numba kernels are imported first: they choose Numba's threading
-    layer, which must happen before anything (``numba.set_num_threads``
-    included) starts Numba's threads.
-    """
+    """Give torch and minicnn (BLAS and Numba, through ``minicnn.threads``) the same number of threads."""
     import torch
 
-    from minicnn import backend
+    from minicnn import threads as minicnn_threads
 
     torch.set_num_threads(threads)
-    if backend.is_available("numba"):
-        import numba
-
-        backend.kernels("numba")
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    minicnn_threads.set_num_threads(threads)

@@ -10,20 +10,11 @@ and every gradient is tested against PyTorch.
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
-# OpenBLAS's idle threads spin for about 2^28 cycles after every matrix product
-# before they sleep. A training step alternates products with Numba kernels, whose
-# threads then fight the spinning ones for the cores (~10% of a step on 2 cores).
-# 2^4 cycles puts them to sleep at once. OpenBLAS reads this when NumPy loads it,
-# so it takes effect only if minicnn is imported before NumPy (as in
-# ``python -m minicnn.train``); a value already in the environment is kept.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from . import functional, nn, optim  # noqa: E402
-from .backend import BackendUnavailable, get_backend, set_backend, use_backend  # noqa: E402
-from .random import manual_seed  # noqa: E402
+from . import functional, nn, optim
+from .backend import BackendUnavailable, get_backend, set_backend, use_backend
+from .random import manual_seed
 
 F = functional
 

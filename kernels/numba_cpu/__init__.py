@@ -21,18 +21,19 @@ below that, starting the threads costs more than it saves.
 
 Threads
 -------
-Unless ``NUMBA_THREADING_LAYER`` names a layer (any value but ``default``),
-importing this package selects Numba's ``workqueue`` threading layer; that
-takes effect only if Numba has not started its threads yet (the layer is fixed
-by the first parallel launch, or by a first ``numba.set_num_threads`` or
-``numba.get_num_threads`` call). Numba's own default picks TBB if
-installed, else OpenMP: on the 2-core machines minicnn is measured on, the
-OpenMP layer's idle threads spin, and once PyTorch's OpenMP runtime is loaded
-in the same process (as in the tests and benchmarks) every parallel call cost
-4-8 ms instead of ~50 us. The kernels release the GIL (``nogil``), but the
-workqueue layer must not be entered from two Python threads at once; set
-``NUMBA_THREADING_LAYER=omp`` (and ``OMP_WAIT_POLICY=PASSIVE`` before anything
-loads OpenMP) for that. ``NUMBA_NUM_THREADS`` sets the thread count.
+Importing this package selects Numba's ``workqueue`` threading layer, unless
+``NUMBA_THREADING_LAYER`` names one (any value but ``default``) or Numba's threads
+have started already (the first parallel launch, ``numba.set_num_threads`` or
+``numba.get_num_threads`` fixes the layer). Its idle threads sleep on a
+condition variable, so between kernels they leave the cores to OpenBLAS's matrix
+products (and to PyTorch, in a process that runs both). Numba's own default
+picks TBB if installed, else OpenMP, whose idle threads spin: beside PyTorch's
+OpenMP runtime every parallel call cost 4-8 ms instead of ~50 us on 2 cores. The
+choice is minicnn's, so that no variable has to be set for full speed; see
+``minicnn.threads`` for the thread counts, applied here as the package loads.
+The kernels release the GIL (``nogil``), but the workqueue layer must not be
+entered from two Python threads at once; set ``NUMBA_THREADING_LAYER=omp`` or
+``tbb`` for that.
 
 This package is where minicnn's engine imports numba (``minicnn.backend`` only
 checks that it is installed), and it is imported on first use of the numba
@@ -48,8 +49,11 @@ import numba
 import numpy as np
 from numba import njit
 
+from ...threads import apply_numba_threads
+
 if numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "workqueue"
+apply_numba_threads()
 
 _OPTIONS = dict(cache=True, fastmath=False, nogil=True)
 
