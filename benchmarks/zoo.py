@@ -61,6 +61,26 @@ NOTES = {
                     "convolutions and Linear layers only (0.569G).",
     "xception": "Xception in Cadene's/timm's legacy names (block1..block12, SeparableConv2d conv1 + pointwise); "
                 "MACs at 224 (the paper uses 299).",
+    "googlenet": "torchvision's GoogLeNet without the auxiliary classifiers `aux1`/`aux2` (they only train with "
+                 "their own losses added to the main one), so torchvision's weights load. Its \"5x5\" branch "
+                 "(`branch3`) has a 3x3 second convolution (pytorch/vision#906), hence -6.2% parameters and -5.8% "
+                 "MACs: with the paper's 5x5 (`GoogLeNet(branch3_kernel=5)`) it has the seed's numbers, 5,991,082 "
+                 "parameters (+0.2%) and 1.582G MACs (-0.5%). Convolutions start Kaiming-normal: with "
+                 "torchvision's N(0, 0.01^2) every batch norm's input has a variance near 0.001, far below the "
+                 "running variance's starting 1, and evaluation after a short run is at chance.",
+    "inception_v3": "torchvision's Inception3 without `AuxLogits` (it only trains with its own loss added): "
+                    "21,806,058 parameters for 10 classes, torchvision's 27,161,264 (1,000 classes, with the "
+                    "auxiliary head) less the head's 3,326,696 and the 2,028,510 of 990 fewer classes; the seed "
+                    "gives no count. The network's own size is 299x299 (5.71G MACs); 224x224 reaches `Mixed_7c` "
+                    "at 5x5. The average-pooling branches count the padding, as torchvision's "
+                    "`F.avg_pool2d(x, 3, 1, 1)` (TensorFlow's original does not).",
+    "densenet40": "DenseNet-BC-40, growth rate 12 (the CIFAR paper's bottleneck and compression form: 6 layers "
+                  "of a 1x1 and a 3x3 convolution per dense block, compression 0.5, 24 initial features), in "
+                  "torchvision's `DenseNet` names (`features.denseblock1.denselayer1.norm1`, "
+                  "`features.transition1`, `classifier`). It is the one with the seed's 0.18M: the plain "
+                  "DenseNet-40 (12 single-3x3 layers per block, no compression) has 1.02M. 224x224 inputs get "
+                  "torchvision's ImageNet stem (7x7 stride-2 `conv0`, `norm0`, max pooling): 179,050 parameters "
+                  "(-0.5%); with the paper's 3x3 CIFAR stem it has 176,122.",
 }
 
 #: the op that limits minicnn's training speed, for models under half of torch's (from profiles)
@@ -68,10 +88,6 @@ SPEED_NOTES: dict[str, str] = {}
 
 #: the seed's architectures that need layers minicnn does not have yet
 COMING = {
-    "densenet40": "Concat (dense connections), AvgPool2d",
-    "googlenet": "Concat (Inception branches), MaxPool2d(ceil_mode=True), LocalResponseNorm (original) or "
-                 "torchvision's BN form",
-    "inception_v3": "Concat, MaxPool2d/AvgPool2d(ceil_mode, count_include_pad=False), asymmetric kernels (1x7)",
     "mobilenet_v2": "ReLU6",
     "se_resnet18": "SqueezeExcitation",
     "efficientnet_b0": "SiLU, SqueezeExcitation, stochastic depth (or none)",
@@ -245,6 +261,12 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "- NiN: a 5x5 stride-1 first block and a quarter of the channels;",
               "- Darknet-53: `conv2` at stride 1 and a quarter of the width;",
               "- MobileNetV1: a stride-1 stem and half the width;",
+              "- GoogLeNet: a 3x3 stride-1 `conv1`, no `maxpool1` (the inception blocks at 16, 8 and 4 pixels "
+              "for 32x32) and a quarter of the width;",
+              "- Inception-v3: stride-1, padding-1 stem convolutions, no `maxpool1` (`Mixed_5b` at 15x15 and "
+              "`Mixed_7c` at 3x3 for 32x32; 13x13 and 2x2 for 28x28) and a quarter of the width;",
+              "- DenseNet-BC-40: the paper's CIFAR stem (one 3x3 stride-1 `conv0`), full width (0.18M "
+              "parameters);",
               "- Xception: `conv1`/`conv2` at stride 1 with padding 1 and a quarter of the width.", "",
               "## Speed", "",
               "The target is at least half of torch's training speed; the models under it, and the op that "
