@@ -5,13 +5,13 @@
 
 Layout: ``zoo.py`` holds the small CNNs (Sequential stacks); each larger family has its own
 module (``resnet``, ``classic`` for AlexNet/VGG/NiN, ``darknet``, ``mobilenet``, ``separable`` for Xception,
-``inverted`` for MobileNetV2/EfficientNet-B0, ``senet``, ``squeezenet``, ``shufflenet``)
-built from :mod:`.blocks` (a :class:`~.blocks.Chain` network, a :class:`~.blocks.ResidualBlock`,
-conv-bn-activation); the token networks (``vision_transformer``, ``mixer`` for MLP-Mixer and
-ResMLP) share :mod:`.tokens`. Every model's ``state_dict`` keys are those of the same structure written
-with ``torch.nn`` (torchvision's names where torchvision has the model). Inputs with a side
-below 64 pixels get each family's small-input form (see :func:`.blocks.is_small` and each
-builder's docstring).
+``inverted`` for MobileNetV2/EfficientNet-B0, ``senet``, ``squeezenet``, ``shufflenet``, ``inception`` for
+GoogLeNet/Inception-v3, ``densenet``) built from :mod:`.blocks` (a :class:`~.blocks.Chain` network, a
+:class:`~.blocks.ResidualBlock`, :class:`~.blocks.Branches` joined by concatenation, conv-bn-activation);
+the token networks (``vision_transformer``, ``mixer`` for MLP-Mixer and ResMLP) share :mod:`.tokens`.
+Every model's ``state_dict`` keys are those of the same structure written with ``torch.nn``
+(torchvision's names where torchvision has the model). Inputs with a side below 64 pixels get
+each family's small-input form (see :func:`.blocks.is_small` and each builder's docstring).
 """
 from __future__ import annotations
 
