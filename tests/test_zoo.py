@@ -10,7 +10,7 @@ import minicnn
 from minicnn import backend, nn
 from minicnn.models import MODELS, SMALL_FORMS, build_model, classifier_head, count_parameters, head_is_last
 from minicnn.models import inception
-from minicnn.models.blocks import Chain, ResidualBlock, back_steps, run_steps
+from minicnn.models.blocks import Branches, Chain, ResidualBlock, back_steps, run_steps
 from minicnn.models.reported import REPORTED
 
 from torch_zoo import NARROW, TWINS
@@ -206,6 +206,30 @@ def test_residual_block_sums_both_paths():
 
     block = Twice().astype(np.float64)
     assert minicnn.testing.gradcheck(block, backend.asarray(np.random.default_rng(0).standard_normal((2, 2, 3, 3))))
+
+
+def test_branches_split_dy_and_add_the_paths_input_gradients():
+    """y = cat([x, conv(x)]): an empty path passes x on; x feeds both paths."""
+    class Dense(Branches):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+
+        def paths(self):
+            return [[], [self.conv]]
+
+    block = Dense().astype(np.float64)
+    x = backend.asarray(np.random.default_rng(0).standard_normal((2, 2, 3, 3)))
+    assert tuple(block(x).shape) == (2, 5, 3, 3)
+    assert minicnn.testing.gradcheck(block, x)
+
+
+@pytest.mark.parametrize("name, first", [("googlenet", "conv1.conv"), ("inception_v3", "Conv2d_1a_3x3.conv"),
+                                         ("densenet40", "features.conv0"), ("resnet18", "conv1")])
+def test_a_chains_input_layer_is_its_first_steps(name, first):
+    """Training skips the data's gradient at the layer the input alone reaches."""
+    model = build_model(name, (1, 28, 28), 10)
+    assert model.input_layer() is dict(model.named_modules())[first]
 
 
 def test_chain_runs_children_in_order():
