@@ -81,6 +81,23 @@ NOTES = {
                   "DenseNet-40 (12 single-3x3 layers per block, no compression) has 1.02M. 224x224 inputs get "
                   "torchvision's ImageNet stem (7x7 stride-2 `conv0`, `norm0`, max pooling): 179,050 parameters "
                   "(-0.5%); with the paper's 3x3 CIFAR stem it has 176,122.",
+    "mobilenet_v2": "torchvision's MobileNetV2 at width 1.0. The seed's 0.318G is about this network's convolutions "
+                    "and Linear layers (0.300G, this table's count) plus batch norm and ReLU6 at 2 and 1 operations "
+                    "per element (0.319G).",
+    "efficientnet_b0": "torchvision's EfficientNet-B0 without stochastic depth (no parameters or keys, and the "
+                       "identity in eval mode: torchvision's weights load and predict alike); 0.385G MACs, which "
+                       "the seed rounds to 0.4G.",
+    "se_resnet18": "torchvision's ResNet-18 with the SE gate of the common SENet code (senet.pytorch's `se.fc.0`, "
+                   "`se.fc.2`: bias-free Linear layers, reduction 16) after `bn2` of every BasicBlock: 87,040 "
+                   "parameters more than ResNet-18, +0.3% over the seed's 11.23M (which fits a reduction of 32: "
+                   "11,225,162).",
+    "squeezenet1_1": "torchvision's SqueezeNet 1.1; the seed's 0.73M is its count with 10 classes (1.24M with "
+                     "1,000). The classifier is a 1x1 convolution (512 channels to one per class, then ReLU and "
+                     "global pooling): no Linear layer, so no head for --freeze-features.",
+    "shufflenet_v2": "torchvision's ShuffleNetV2 x1.0 (0.144G MACs, the paper's 146M). The seed gives only 2.03G "
+                     "MACs, 14 times as many: about what the same network costs at 224x224 with a CIFAR stem "
+                     "(stride-1 `conv1`, no max pooling: 2.20G), so the seed's is likely a CIFAR port measured at "
+                     "224.",
 }
 
 #: the op that limits minicnn's training speed, for models under half of torch's (from profiles)
@@ -88,11 +105,6 @@ SPEED_NOTES: dict[str, str] = {}
 
 #: the seed's architectures that need layers minicnn does not have yet
 COMING = {
-    "mobilenet_v2": "ReLU6",
-    "se_resnet18": "SqueezeExcitation",
-    "efficientnet_b0": "SiLU, SqueezeExcitation, stochastic depth (or none)",
-    "squeezenet1_1": "Concat (fire modules' expand branches), MaxPool2d(ceil_mode=True)",
-    "shufflenet_v2": "ChannelShuffle, Concat (two branches)",
     "vit": "LayerNorm, MultiheadAttention, Linear over (N, L, F), GELU, class token and position embedding",
     "mlp_mixer": "LayerNorm, Linear over (N, L, F), token-mixing transpose (Flatten/Unflatten)",
     "resmlp": "Affine per channel, Linear over (N, L, F), token-mixing transpose",
@@ -267,6 +279,13 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "`Mixed_7c` at 3x3 for 32x32; 13x13 and 2x2 for 28x28) and a quarter of the width;",
               "- DenseNet-BC-40: the paper's CIFAR stem (one 3x3 stride-1 `conv0`), full width (0.18M "
               "parameters);",
+              "- MobileNetV2, EfficientNet-B0: a stride-1 stem and the second stage (24 channels) at stride 1, as "
+              "the common CIFAR port of MobileNetV2 (the last stage at 4x4), and half the width;",
+              "- SE-ResNet-18: ResNet-18's form (its gates squeeze to 1, 2, 4 and 8 channels);",
+              "- SqueezeNet 1.1: a stride-1, padding-1 first convolution (the last Fire modules at 4x4 for 32x32, "
+              "3x3 for 28x28) and the full width (0.73M parameters);",
+              "- ShuffleNetV2: a stride-1 `conv1` and no max pooling (`stage4` at 4x4), torchvision's x0.5 widths "
+              "(24-48-96-192-1024);",
               "- Xception: `conv1`/`conv2` at stride 1 with padding 1 and a quarter of the width.", "",
               "## Speed", "",
               "The target is at least half of torch's training speed; the models under it, and the op that "
