@@ -29,7 +29,7 @@ from . import backend, nn, optim
 from . import random as mrandom
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import DATASETS, Augment, DataLoader, channel_stats, load_dataset, stratified_split
-from .models import MODELS, build_model, last_linear
+from .models import MODELS, build_model, classifier_head, head_is_last
 from .schedules import SCHEDULES, learning_rate
 from .transfer import apply_init, load_torch_state
 
@@ -288,9 +288,9 @@ class Run:
         #: Lines for the log about choices the run made for the user (said once, at the start).
         self.notes: list[str] = []
         self._fit_batch_norm()
-        head_params = {id(p) for p in self.head.parameters()}
+        trained = self.head.parameters() if config["freeze_features"] else self.model.parameters()
         self.optimizer = self._optimizer([(n, p) for n, p in self.model.named_parameters()
-                                          if not config["freeze_features"] or id(p) in head_params])
+                                          if any(p is q for q in trained)])
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
         self.epoch, self.batch, self.step = 0, 0, 0
         self.tally = EpochTally()
@@ -340,7 +340,11 @@ class Run:
             self.model = build_model(c["model"], self.input_shape, len(self.classes))
         except ValueError as exc:                       # e.g. images too small for the model
             raise UsageError(f"--model {c['model']}: {exc}") from exc
-        self.head = last_linear(self.model)
+        found = classifier_head(self.model)
+        self.head = found[1] if found else None
+        if c["freeze_features"] and self.head is None:
+            raise UsageError(f"--freeze-features trains a Linear classifier head, and --model {c['model']} has none "
+                             "(its classifier is a convolution); train it whole instead")
         first = self.model.input_layer()
         if hasattr(first, "input_grad"):
             first.input_grad = False                    # its input is data: no gradient to compute
@@ -471,7 +475,7 @@ class Run:
 
     def _backward(self, dlogits: Any) -> None:
         """Backward through the model; with frozen features only through the head when it is the last layer."""
-        if self.config["freeze_features"] and isinstance(self.model, nn.Sequential) and self.model[-1] is self.head:
+        if self.config["freeze_features"] and head_is_last(self.model, self.head):
             self.head.backward(dlogits)
         else:
             self.model.backward(dlogits)

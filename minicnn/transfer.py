@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import nn
-from .models import last_linear
+from .models import classifier_head
 
 __all__ = ["TransferError", "load_torch_state", "apply_init"]
 
@@ -56,13 +56,13 @@ def apply_init(model: nn.Module, state: dict[str, np.ndarray], source: str, keep
     """Load ``state`` into ``model``, or raise :class:`TransferError` listing every missing,
     unexpected and mis-shaped key at once.
 
-    With ``keep_head`` (``--freeze-features``) the last Linear may be missing from ``state`` or
-    have another shape (another number of classes): it then keeps its fresh initialisation.
+    With ``keep_head`` (``--freeze-features``) the classifier head (``minicnn.models.classifier_head``)
+    may be missing from ``state`` or have another shape (another number of classes): it then keeps
+    its fresh initialisation.
     """
     own = model.state_dict()
-    head = last_linear(model)
-    head_name = next(name for name, m in model.named_modules() if m is head)
-    head_keys = {f"{head_name}.weight", f"{head_name}.bias"} if keep_head else set()
+    head = classifier_head(model) if keep_head else None
+    head_keys = {f"{head[0]}.weight", f"{head[0]}.bias"} if head else set()
     missing = [k for k in own if k not in state and k not in head_keys]
     unexpected = [k for k in state if k not in own]
     misfit = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]

@@ -9,7 +9,7 @@ import torch
 
 import minicnn
 from minicnn import backend, nn
-from minicnn.models import MODELS, build_model, last_linear
+from minicnn.models import MODELS, build_model, classifier_head
 from minicnn.summary import format_summary, layer_flops, main as summary_main, summarize
 
 # first Linear's in_features, counted by hand once, for the shapes the models are meant for
@@ -32,7 +32,7 @@ def _first_linear(model: nn.Module) -> nn.Linear:
 def test_model_shapes_and_inferred_in_features(name, shape):
     model = build_model(name, shape, 7)
     assert _first_linear(model).in_features == FIRST_LINEAR[(name, shape)]
-    assert last_linear(model).out_features == 7
+    assert classifier_head(model)[1].out_features == 7
     x = backend.asarray(np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32))
     y = model(x)
     assert tuple(y.shape) == (2, 7) and y.dtype == np.float32

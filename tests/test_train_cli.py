@@ -518,3 +518,13 @@ def test_training_skips_the_data_gradient_of_the_first_layer(tmp_path):
     first = run.model.input_layer()
     assert isinstance(first, nn.Conv2d) and first.input_grad is False
     assert math.isfinite(run.train_batch(*next(run.train_loader.batches(0))))
+
+
+def test_a_model_without_a_linear_head_trains_but_cannot_freeze_its_features(data_dir, tmp_path, capsys):
+    """NiN's classifier is a convolution: it trains whole; --freeze-features says why it cannot."""
+    args = ["fashion_mnist", "--data-dir", str(data_dir), "--model", "nin", "--limit-train", "32", "--limit-test", "8",
+            "--epochs", "1", "--batch-size", "16"]
+    code, out, err = _train([*args, "--out", str(tmp_path / "whole")], capsys)
+    assert code == 0 and "test accuracy" in out, err
+    code, _, err = _train([*args, "--freeze-features", "--out", str(tmp_path / "frozen")], capsys)
+    assert code == 2 and "--freeze-features trains a Linear classifier head" in err and "Traceback" not in err

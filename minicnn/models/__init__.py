@@ -35,7 +35,7 @@ from .vision_transformer import vit
 from .zoo import (basic_block, compact_cnn, custom_cnn, feature_shape, lenet5, probing, resnet_small, seed_net,
                   simple_cnn)
 
-__all__ = ["MODELS", "SMALL_FORMS", "HEAD_NAMES", "build_model", "last_linear", "classifier_head", "head_is_last",
+__all__ = ["MODELS", "SMALL_FORMS", "HEAD_NAMES", "build_model", "classifier_head", "head_is_last",
            "count_parameters", "feature_shape", "probing", "is_small", "basic_block", "compact_cnn", "simple_cnn",
            "custom_cnn", "seed_net", "lenet5", "resnet_small"]
 
@@ -102,14 +102,6 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int) -> Modu
     if not isinstance(model, Sequential):        # the Sequential stacks checked the shape while being built
         feature_shape(model, shape)
     return model
-
-
-def last_linear(model: Module) -> Linear:
-    """The model's last Linear layer (the classifier that ``--freeze-features`` trains)."""
-    linears = [m for m in model.modules() if isinstance(m, Linear)]
-    if not linears:
-        raise ValueError(f"{type(model).__name__} has no Linear layer")
-    return linears[-1]
 
 
 def classifier_head(model: Module) -> tuple[str, Linear] | None:
