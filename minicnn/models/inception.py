@@ -249,7 +249,7 @@ class Inception3(Chain):
     """torchvision's Inception3 without ``AuxLogits``: the stem (Conv2d_1a_3x3 .. Conv2d_4a_3x3 with two
     max poolings), Mixed_5b-5d (InceptionA), Mixed_6a (B), Mixed_6b-6e (C), Mixed_7a (D), Mixed_7b-7c
     (E), global average pooling, dropout 0.5, ``fc``; 21.81M parameters for 10 classes (299x299 is
-    its natural size; 224x224 reaches Mixed_7c at 5x5).
+    its natural size; 224x224 reaches Mixed_7c at 5x5; below 75x75 it is too small, as torchvision's).
 
     ``width`` scales every channel count; ``small_input`` gives the stem convolutions stride 1 and
     padding 1 and drops ``maxpool1``. Weights start as torchvision's: N(0, 0.1^2) convolutions and
