@@ -79,7 +79,8 @@ Backward. y is linear in x; the gradient of X -> P X Q^T is its transpose::
 
 When H_o divides H and W_o divides W the bins are disjoint and equal, and the op
 IS avg_pool2d with k = s = (H/H_o, W/W_o) and no padding; we then call those
-kernels (global average pooling, output 1x1, is this case). Cache: x's shape.
+kernels. Global average pooling (output 1x1) is simply the mean of each plane,
+y[n,c] = mean(x[n,c]), whose gradient gives every pixel dy[n,c] / (H W). Cache: x's shape.
 """
 from __future__ import annotations
 
@@ -223,6 +224,8 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
     require_ndim(x, (4,), "adaptive_avg_pool2d", "(N, C, H, W)")
     size = adaptive_output_size(output_size, "adaptive_avg_pool2d")
     cache = AdaptiveAvgPool2dCache(tuple(x.shape), size, x.dtype)
+    if size == (1, 1):                                      # global average pooling: the plane's mean
+        return x.mean(axis=(2, 3), keepdims=True), cache
     kernel = _uniform_kernel(cache.x_shape, size)
     if kernel is not None:
         return backend.kernels().avg_pool2d(x, kernel, kernel, (0, 0), False, True), cache
@@ -235,6 +238,10 @@ def adaptive_avg_pool2d_forward(x: Any, output_size: int | Pair) -> tuple[Any, A
 def adaptive_avg_pool2d_backward(dout: Any, cache: AdaptiveAvgPool2dCache) -> Any:
     """dx of :func:`adaptive_avg_pool2d_forward`: ``P^T dy Q`` (each dy spread evenly over its bin)."""
     check_dout(dout, (cache.x_shape[:2] + cache.output_size, cache.dtype), "adaptive_avg_pool2d")
+    if cache.output_size == (1, 1):                         # each pixel gets dy / (H W)
+        dx = backend.xp().empty(cache.x_shape, dtype=dout.dtype)
+        dx[...] = dout / (cache.x_shape[2] * cache.x_shape[3])
+        return dx
     kernel = _uniform_kernel(cache.x_shape, cache.output_size)
     if kernel is not None:
         return backend.kernels().avg_pool2d_backward(dout, cache.x_shape, kernel, kernel, (0, 0), True)
