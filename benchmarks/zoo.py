@@ -10,7 +10,8 @@ Per model:
   zoo's reported numbers, and at 1x28x28 (the small-input form Fashion-MNIST trains);
 * training images/s at batch 64 on 1x28x28, minicnn on numba beside the same network in
   torch eager (the torch.nn twin from tests/torch_zoo.py, same weights), each engine in its
-  own fresh process (warm-up first, then the median of timed steps of SGD with momentum);
+  own fresh process, twice, alternating (warm-up first, then the fastest of the timed steps
+  of SGD with momentum: the figure least disturbed by other processes on a shared machine);
 * test accuracy after one fixed short budget on the shared Fashion-MNIST subset, trained by
   ``python -m minicnn.train`` on numba. The learning rate is chosen among ``LRS`` by the
   mean validation accuracy over the models (the held-out tenth of the training images),
@@ -100,9 +101,6 @@ NOTES = {
                      "224.",
 }
 
-#: the op that limits minicnn's training speed, for models under half of torch's (from profiles)
-SPEED_NOTES: dict[str, str] = {}
-
 #: the seed's architectures that need layers minicnn does not have yet
 COMING = {
     "vit": "LayerNorm, MultiheadAttention, Linear over (N, L, F), GELU, class token and position embedding",
@@ -167,11 +165,35 @@ def _child_speed(engine: str, name: str, batch: int, steps: int, state_path: str
         start = time.perf_counter()
         step()
         rates.append(batch / (time.perf_counter() - start))
-    print(json.dumps({"train": statistics.median(rates)}))
+    print(json.dumps({"train": max(rates), "median": statistics.median(rates),
+                      "profile": _profile(step) if engine != "torch" else []}))
 
 
-def speeds(name: str, engines: tuple[str, ...] = ("numba", "torch"), steps: int = 5) -> dict[str, float]:
-    """Training images/s of ``name`` per engine, each in a fresh process from the same weights."""
+def _profile(step: Any, steps: int = 2, top: int = 4) -> list[tuple[str, float]]:
+    """The functions with the most self time over ``steps`` training steps, with their share of the total."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof).stats                     # (file, line, function) -> (.., .., tottime, ..)
+    total = sum(v[2] for v in stats.values())
+    rows = sorted(((f"{pathlib.Path(k[0]).parent.name}/{pathlib.Path(k[0]).name}:{k[2]}", v[2])
+                   for k, v in stats.items()), key=lambda kv: -kv[1])[:top]
+    return [(name, t / total) for name, t in rows]
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def speeds(name: str, engines: tuple[str, ...] = ("numba", "torch"), steps: int = 5, rounds: int = 2,
+           threads: int | None = None) -> dict:
+    """Training images/s of ``name`` per engine: each engine in a fresh process from the same weights,
+    ``rounds`` times alternating; the fastest step of all (the figure least disturbed by other processes
+    on a shared machine). ``threads`` sets both engines' thread counts (default: as the shell has them)."""
     import numpy as np
 
     import minicnn
@@ -179,15 +201,22 @@ def speeds(name: str, engines: tuple[str, ...] = ("numba", "torch"), steps: int 
 
     minicnn.manual_seed(0)
     state = build_model(name, SHAPE, 10).state_dict()
-    out = {}
+    out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "state.npz")
         np.savez(path, **state)
-        for engine in engines:
-            cmd = [sys.executable, "-m", "benchmarks.zoo", "--child", engine, name, "--steps", str(steps),
-                   "--state", path]
-            run = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
-            out[engine] = json.loads(run.stdout.strip().splitlines()[-1])["train"]
+        for r in range(rounds):
+            for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
+                cmd = [sys.executable, "-m", "benchmarks.zoo", "--child", engine, name, "--steps", str(steps),
+                       "--state", path]
+                env = {**ENV, **({v: str(threads) for v in THREAD_VARS} if threads else {})}
+                run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+                if run.returncode:
+                    raise RuntimeError(f"{name} on {engine}: {run.stderr.strip()}")
+                got = json.loads(run.stdout.strip().splitlines()[-1])
+                out[engine] = max(out.get(engine, 0.0), got["train"])
+                if got["profile"]:
+                    out["profile"] = got["profile"]
     return out
 
 
@@ -202,7 +231,9 @@ def train(name: str, lr: float, data_dir: str, limit_train: int | None = None) -
         cmd += [a for k, v in BUDGET.items() for a in (f"--{k}", str(v))]
         if limit_train:
             cmd += ["--limit-train", str(limit_train)]
-        subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+        run = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
+        if run.returncode:
+            return {"error": (run.stderr.strip().splitlines() or ["exit status %d" % run.returncode])[-1]}
         metrics = json.loads(pathlib.Path(tmp, "metrics.json").read_text())
     return {"val_acc": metrics["history"][-1]["val_acc"], "test_acc": metrics["test_accuracy"],
             "seconds": metrics["train_seconds"]}
@@ -212,6 +243,12 @@ def train(name: str, lr: float, data_dir: str, limit_train: int | None = None) -
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _threads(results: dict[str, Any]) -> str:
+    used = {str(r.get("speed", {}).get("threads", "default")) for r in results["models"].values() if "speed" in r}
+    return ", ".join(f"{t} thread{'s' if t != '1' else ''}" if t != "default" else "default threads"
+                     for t in sorted(used)) or "default threads"
 
 
 def render(results: dict[str, Any], names: list[str]) -> str:
@@ -231,7 +268,8 @@ def render(results: dict[str, Any], names: list[str]) -> str:
              "python -m minicnn.summary resnet18 --input-shape 3,224,224   # one model, layer by layer", "```", "",
              "Parameters and MACs (multiply-adds of convolutions and Linear layers, the unit the seed calls FLOPs) "
              "are for 10 classes. *Small* is the small-input form every 28x28 or 32x32 input gets (below). "
-             "Speed: training images/s at batch 64 on 1x28x28, each engine in its own process, same weights. "
+             "Speed: training images/s at batch 64 on 1x28x28, each engine in its own process "
+             f"({_threads(results)}), same weights, the fastest step of two processes each. "
              f"Accuracy: Fashion-MNIST subset (3,600 training images, 1,000 test images) after "
              f"{BUDGET['epochs']} epochs, batch {BUDGET['batch-size']}, Adam with a one-cycle schedule, "
              f"lr {chosen if chosen else '-'} (chosen on the validation split, below), seed 0, numba.", "",
@@ -244,11 +282,12 @@ def render(results: dict[str, Any], names: list[str]) -> str:
         sp = r.get("speed", {})
         ratio = f"{sp['numba'] / sp['torch']:.2f}x" if sp.get("numba") and sp.get("torch") else "-"
         speed = f"{sp['numba']:.0f} / {sp['torch']:.0f}" if sp.get("numba") and sp.get("torch") else "-"
-        acc = r.get("accuracy", {}).get(str(chosen), {}).get("test_acc")
+        run = r.get("accuracy", {}).get(str(chosen), {})
+        acc = _pct(run["test_acc"]) if "test_acc" in run else ("fails (below)" if "error" in run else "-")
         p224, m224 = r.get("params_224"), r.get("macs_224")
         lines.append(f"| {name} | {_m(p224)}{_dev(p224, seed and seed.params) if p224 else ''} | "
                      f"{_g(m224)}{_dev(m224, seed and seed.macs) if m224 else ''} | {_m(r.get('params_small'))} | "
-                     f"{_m(r.get('macs_small'))} | {speed} | {ratio} | {_pct(acc)} | "
+                     f"{_m(r.get('macs_small'))} | {speed} | {ratio} | {acc} | "
                      f"{_pct(seed.accuracy) if seed and seed.accuracy else '-'} |")
     lines += ["", "The seed's accuracies come from its own runs (other data, 224x224 inputs, its own budget); they "
                   "are not comparable with this column, which measures a 2-epoch budget on a 3,600-image subset. "
@@ -259,6 +298,11 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "| lr | mean validation accuracy |", "|---|---|"]
     for lr, acc in sorted(lrs.items(), key=lambda kv: float(kv[0])):
         lines.append(f"| {lr}{' (chosen)' if str(lr) == str(chosen) else ''} | {_pct(acc)} |")
+    failed = [(n, run["error"]) for n in names for lr, run in results["models"][n].get("accuracy", {}).items()
+              if "error" in run and lr == str(chosen)]
+    if failed:
+        lines += ["", "Training runs that failed (the last line the run printed):", ""]
+        lines += [f"- **{n}**: `{err}`" for n, err in failed]
     lines += ["", "## Where the numbers differ from the seed's", ""]
     lines += [f"- **{n}**: {NOTES[n]}" for n in names if n in NOTES]
     lines += ["", "## Small-input forms", "",
@@ -288,11 +332,15 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "(24-48-96-192-1024);",
               "- Xception: `conv1`/`conv2` at stride 1 with padding 1 and a quarter of the width.", "",
               "## Speed", "",
-              "The target is at least half of torch's training speed; the models under it, and the op that "
-              "limits each (from a profile of the training step):", ""]
+              "The target is at least half of torch's training speed. For the models under it, the functions "
+              "with the most self time in a profile of minicnn's training step (cProfile over two steps, same "
+              "process; `functional/conv.py:conv2d_backward` is the convolution's GEMMs, `numba_cpu/conv.py` "
+              "holds im2col and col2im):", ""]
     slow = [n for n in names if (sp := results["models"][n].get("speed", {})).get("numba")
             and sp.get("torch") and sp["numba"] < 0.5 * sp["torch"]]
-    lines += [f"- **{n}**: {SPEED_NOTES.get(n, 'not profiled yet')}" for n in slow] or ["- none"]
+    lines += [f"- **{n}**: " + ", ".join(f"`{f}` {100 * share:.0f}%" for f, share in
+                                          results["models"][n]["speed"].get("profile", []))
+              for n in slow] or ["- none"]
     lines += ["",
               "## The seed's CIFAR-10 runs", "",
               "CIFAR-10 cannot be downloaded on the measuring machine. With the data in `$MINICNN_DATA/cifar10` "
@@ -319,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", help="comma-separated zoo names (default: every model with a small-input form)")
     parser.add_argument("--no-train", action="store_true", help="skip the accuracy runs")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed runs")
+    parser.add_argument("--threads", type=int, help="threads of both engines in the speed runs (default: as the "
+                                                     "shell has them; 1 gives fair figures on a shared machine)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the page from the stored measurements")
     parser.add_argument("--limit-train", type=int, help="train on fewer images (for trying the script out)")
     parser.add_argument("--data-dir", default=os.environ.get("MINICNN_DATA") or str(ROOT.parent / "shared/datasets"))
     parser.add_argument("--out", default=str(PAGE), help="page to write (default docs/zoo.md)")
@@ -336,21 +387,25 @@ def main(argv: list[str] | None = None) -> int:
 
     names = args.models.split(",") if args.models else list(SMALL_FORMS)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"models": {}}
-    results.update(date=datetime.date.today().isoformat(), load=" ".join(f"{v:.1f}" for v in os.getloadavg()),
-                   machine=_machine(cpu_model()))
+    if args.render_only:
+        names = []
+    else:
+        results.update(date=datetime.date.today().isoformat(),
+                       load=" ".join(f"{v:.1f}" for v in os.getloadavg()), machine=_machine(cpu_model()))
     for name in names:
         row = zoo_rows([name], 10, (FULL_SHAPE, SHAPE))[0]
         r = results["models"].setdefault(name, {})
         r.update(params_224=row.params[FULL_SHAPE], macs_224=row.macs[FULL_SHAPE], params_small=row.params[SHAPE],
                  macs_small=row.macs[SHAPE])
         if not args.no_speed:
-            r["speed"] = speeds(name)
+            r["speed"] = speeds(name, threads=args.threads)
+            r["speed"]["threads"] = args.threads or "default"
         if not args.no_train:
             r["accuracy"] = {str(lr): train(name, lr, args.data_dir, args.limit_train) for lr in LRS}
         print(name, json.dumps(r), flush=True)
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    trained = [n for n in SMALL_FORMS if all(str(lr) in results["models"].get(n, {}).get("accuracy", {})
-                                             for lr in LRS)]
+    trained = [n for n in SMALL_FORMS if all("val_acc" in results["models"].get(n, {}).get("accuracy", {})
+                                             .get(str(lr), {}) for lr in LRS)]
     if trained:
         results["lrs"] = {str(lr): statistics.mean(results["models"][n]["accuracy"][str(lr)]["val_acc"]
                                                    for n in trained) for lr in LRS}
