@@ -99,13 +99,17 @@ NOTES = {
                      "MACs, 14 times as many: about what the same network costs at 224x224 with a CIFAR stem "
                      "(stride-1 `conv1`, no max pooling: 2.20G), so the seed's is likely a CIFAR port measured at "
                      "224.",
-}
-
-#: the seed's architectures that need layers minicnn does not have yet
-COMING = {
-    "vit": "LayerNorm, MultiheadAttention, Linear over (N, L, F), GELU, class token and position embedding",
-    "mlp_mixer": "LayerNorm, Linear over (N, L, F), token-mixing transpose (Flatten/Unflatten)",
-    "resmlp": "Affine per channel, Linear over (N, L, F), token-mixing transpose",
+    "vit": "torchvision's VisionTransformer layout (`conv_proj`, `class_token`, `encoder.layers.encoder_layer_i`, "
+           "`heads.head`) at the seed's configuration, lucidrains' vit-pytorch README's (patch 32, 6 layers of "
+           "width 1024, 16 heads, MLP 2048). vit-pytorch's q/k/v projection has no bias (the seed's 53.59M); "
+           "torchvision's `in_proj_bias` adds 3 x 1024 per layer: 53.61M. Small inputs: patch 4, an eighth of "
+           "the width (128 features, 4 heads).",
+    "mlp_mixer": "timm's MlpMixer names (`stem.proj`, `blocks.i.mlp_tokens`, `head`) at Mixer-S/16's widths (512 "
+                 "features, token MLP 256, channel MLP 2048) with 6 blocks instead of 8: 13.62M, the seed's "
+                 "13.63M (Mixer-S/16 itself has 18.02M with 10 classes). Small inputs: patch 4, a quarter of the "
+                 "width.",
+    "resmlp": "timm's ResMLP-S12 (12 blocks of 384 features, MLP ratio 4, layer scale 0.1; `blocks.i.norm1.alpha`, "
+              "`linear_tokens`, `ls1`): 14.97M, the seed's. Small inputs: patch 4, a quarter of the width.",
 }
 
 #: the seed's CIFAR-10 settings for its two small CNNs, as commands for someone who has the data
@@ -293,8 +297,9 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                   "are not comparable with this column, which measures a 2-epoch budget on a 3,600-image subset. "
                   "Where the seed's table gives no accuracy the cell is `-`.", "",
               "## Choosing the learning rate on the validation split", "",
-              "Every model trains once per candidate; the recipe is the candidate with the best mean validation "
-              "accuracy over the models. The test split is only read for the chosen recipe's column above.", "",
+              f"The models {', '.join(results.get('selected_on', []))} train once per candidate; the recipe is "
+              "the candidate with the best mean validation accuracy over them, and the other models train with "
+              "the chosen recipe only. The test split is only read for the chosen recipe's column above.", "",
               "| lr | mean validation accuracy |", "|---|---|"]
     for lr, acc in sorted(lrs.items(), key=lambda kv: float(kv[0])):
         lines.append(f"| {lr}{' (chosen)' if str(lr) == str(chosen) else ''} | {_pct(acc)} |")
@@ -330,7 +335,9 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "3x3 for 28x28) and the full width (0.73M parameters);",
               "- ShuffleNetV2: a stride-1 `conv1` and no max pooling (`stage4` at 4x4), torchvision's x0.5 widths "
               "(24-48-96-192-1024);",
-              "- Xception: `conv1`/`conv2` at stride 1 with padding 1 and a quarter of the width.", "",
+              "- Xception: `conv1`/`conv2` at stride 1 with padding 1 and a quarter of the width;",
+              "- ViT, MLP-Mixer, ResMLP: 4x4 patches (49 tokens for 28x28, 64 for 32x32), ViT at an eighth of the "
+              "width, the Mixers at a quarter.", "",
               "## Speed", "",
               "The target is at least half of torch's training speed. For the models under it, the functions "
               "with the most self time in a profile of minicnn's training step (cProfile over two steps, same "
@@ -346,10 +353,7 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "CIFAR-10 cannot be downloaded on the measuring machine. With the data in `$MINICNN_DATA/cifar10` "
               "these commands train the seed's two CIFAR-10 networks with its setting:", "", "```"]
     lines += [f"{cmd}    # seed: {name} {acc}" for name, acc, cmd in SEED_CIFAR]
-    lines += ["```", "", "## Still to come", "", "The seed's other architectures wait for layers minicnn is "
-              "adding (contract: \"Layers for branching, gating and attention networks\"):", "",
-              "| model | needs |", "|---|---|"]
-    lines += [f"| {n} | {need} |" for n, need in COMING.items()]
+    lines += ["```"]
     return "\n".join(lines) + "\n"
 
 
@@ -367,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", help="comma-separated zoo names (default: every model with a small-input form)")
     parser.add_argument("--no-train", action="store_true", help="skip the accuracy runs")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed runs")
+    parser.add_argument("--lrs", default=",".join(map(str, LRS)),
+                        help="learning rates to train (default: every candidate; the recipe is chosen over the "
+                             "models trained with all of them)")
     parser.add_argument("--threads", type=int, help="threads of both engines in the speed runs (default: as the "
                                                      "shell has them; 1 gives fair figures on a shared machine)")
     parser.add_argument("--render-only", action="store_true", help="rewrite the page from the stored measurements")
@@ -401,12 +408,14 @@ def main(argv: list[str] | None = None) -> int:
             r["speed"] = speeds(name, threads=args.threads)
             r["speed"]["threads"] = args.threads or "default"
         if not args.no_train:
-            r["accuracy"] = {str(lr): train(name, lr, args.data_dir, args.limit_train) for lr in LRS}
+            r.setdefault("accuracy", {}).update({str(float(lr)): train(name, float(lr), args.data_dir, args.limit_train)
+                                                 for lr in args.lrs.split(",")})
         print(name, json.dumps(r), flush=True)
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     trained = [n for n in SMALL_FORMS if all("val_acc" in results["models"].get(n, {}).get("accuracy", {})
                                              .get(str(lr), {}) for lr in LRS)]
     if trained:
+        results["selected_on"] = trained
         results["lrs"] = {str(lr): statistics.mean(results["models"][n]["accuracy"][str(lr)]["val_acc"]
                                                    for n in trained) for lr in LRS}
         results["chosen_lr"] = max(results["lrs"], key=results["lrs"].get)

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from datafiles import shared_datasets
 
-from benchmarks import layers, ops, solo, startup, train_step
+from benchmarks import layers, ops, solo, startup, train_step, zoo
 from benchmarks.workloads import WORKLOADS
 from minicnn import backend
 from minicnn.testing import assert_close
@@ -77,3 +78,42 @@ def test_layer_profile_times_every_layer_of_both_engines():
     assert {e: (len(d["fwd"]), len(d["bwd"])) for e, d in ms.items()} == {"numpy": (n, n), "torch": (n, n)}
     assert all(v >= 0 for d in ms.values() for row in d.values() for v in row)
     assert "| **total** |" in layers.format_table("fashion-ref", "numpy", ms)
+
+
+def _zoo_results() -> dict:
+    run = {"val_acc": 0.6, "test_acc": 0.861, "seconds": 1.0}
+    sizes = {"params_224": 11_181_642, "macs_224": 1_814_000_000, "params_small": 700_000, "macs_small": 28_570_000}
+    return {"date": "2026-01-01", "load": "0.1 0.1 0.1", "machine": "a test CPU", "chosen_lr": "0.003",
+            "lrs": {"0.001": 0.5, "0.003": 0.6}, "selected_on": ["resnet18"],
+            "models": {"resnet18": {**sizes, "speed": {"numba": 100.0, "torch": 50.0, "threads": "default"},
+                                    "accuracy": {"0.001": {**run, "val_acc": 0.5}, "0.003": run}},
+                       "nin": {**sizes, "speed": {"numba": 10.0, "torch": 50.0, "threads": "default",
+                                                  "profile": [["functional/conv.py:conv2d_backward", 0.5]]},
+                               "accuracy": {"0.003": {"error": "ValueError: boom"}}}}}
+
+
+def test_zoo_page_shows_each_row_the_chosen_recipe_the_failures_and_what_limits_the_slow_models():
+    page = zoo.render(_zoo_results(), ["resnet18", "nin"])
+    assert "| resnet18 | 11.18M (+0.0%) |" in page and "| 100 / 50 | 2.00x | 86.1% |" in page
+    assert "| 10 / 50 | 0.20x | fails (below) |" in page and "- **nin**: `ValueError: boom`" in page
+    assert "| 0.001 | 50.0% |" in page and "| 0.003 (chosen) | 60.0% |" in page
+    assert "The models resnet18 train once per candidate" in page
+    assert "- **nin**: `functional/conv.py:conv2d_backward` 50%" in page
+    assert f"- **nin**: {zoo.NOTES['nin']}" in page and "--model custom_cnn --epochs 30" in page
+
+
+def test_zoo_speed_runs_both_engines_in_their_own_processes_from_the_same_weights():
+    got = zoo.speeds("nin", steps=1, rounds=1)
+    assert got["numba"] > 0 and got["torch"] > 0
+    assert got["profile"] and all(0 <= share <= 1 for _, share in got["profile"])
+
+
+@pytest.mark.data
+def test_zoo_accuracy_run_reads_the_trainers_metrics(tmp_path):
+    root = shared_datasets()
+    if root is None:
+        pytest.skip("real data not found: set MINICNN_DATA or provide ../shared/datasets/fashion_mnist")
+    got = zoo.train("nin", 0.003, str(root), limit_train=128)
+    assert set(got) == {"val_acc", "test_acc", "seconds"} and 0 <= got["val_acc"] <= 1 and 0 <= got["test_acc"] <= 1
+    missing = zoo.train("nin", 0.003, str(tmp_path), limit_train=128)
+    assert list(missing) == ["error"] and str(tmp_path) in missing["error"]
