@@ -10,11 +10,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicnn import backend, nn
+from minicnn import nn
 from minicnn import functional as F
-from minicnn.testing import assert_close, gradcheck
+from minicnn.testing import gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t
+from torch_ref import step_matches_torch
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -31,20 +31,8 @@ def test_multihead_attention_matches_torch(backend_name, dtype, n, length, heads
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
     shape = (length, e) if n == 0 else (n, length, e) if batch_first else (length, n, e)
-    x = cst.arrays(shape, dtype, seed)
-    tx = t(x)
-    ty = theirs(tx, tx, tx, need_weights=False)[0]
-    dy = cst.arrays(tuple(ty.shape), dtype, seed + 1)
-    ty.backward(torch.from_numpy(dy))
-    y = ours(backend.asarray(x))
-    dx = ours.backward(backend.asarray(dy))
-    tol = cst.tolerance(dtype)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty.detach().numpy(), tol.rtol, tol.atol, "output")
-    assert_close(dx, tx.grad.numpy(), tol.rtol, tol.atol, "input gradient")
-    tgrads = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert_close(p.grad, tgrads[name].grad.numpy(), tol.rtol, tol.atol, f"grad {name}")
+    step_matches_torch(ours, theirs, cst.arrays(shape, dtype, seed), seed + 1, cst.tolerance(dtype),
+                       call=lambda tx: theirs(tx, tx, tx, need_weights=False)[0])
 
 
 def test_initialisation_follows_torch():

@@ -15,7 +15,7 @@ from minicnn import backend, nn
 from minicnn import functional as F
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t
+from torch_ref import step_matches_torch, t
 
 DTYPES = [np.float64, np.float32]
 
@@ -95,17 +95,7 @@ def test_batchnorm_layer_steps_match_torch(backend_name, dtype, kind, shape):
     ml.load_state_dict({k: v.numpy().copy() for k, v in tl.state_dict().items()})
     for step in range(3):
         x = cst.arrays(shape, dtype, 10 + step, scale=1.0 + step) + step
-        dy = cst.arrays(shape, dtype, 20 + step)
-        tx = t(x)
-        ty = tl(tx)
-        ty.backward(torch.from_numpy(dy))
-        y = ml(backend.asarray(x))
-        dx = ml.backward(backend.asarray(dy))
-        assert backend.to_numpy(y).dtype == dtype
-        assert_close(y, ty.detach().numpy(), tol.rtol, tol.atol, f"y step {step}")
-        assert_close(dx, tx.grad.numpy(), tol.rtol, tol.atol, f"dx step {step}")
-        assert_close(ml.weight.grad, tl.weight.grad.numpy(), tol.rtol, tol.atol, f"dgamma step {step}")
-        assert_close(ml.bias.grad, tl.bias.grad.numpy(), tol.rtol, tol.atol, f"dbeta step {step}")
+        step_matches_torch(ml, tl, x, 20 + step, tol, f" step {step}")
         assert_close(ml.running_mean, tl.running_mean.numpy(), tol.rtol, tol.atol, f"running_mean {step}")
         assert_close(ml.running_var, tl.running_var.numpy(), tol.rtol, tol.atol, f"running_var {step}")
     assert int(backend.to_numpy(ml.num_batches_tracked)) == int(tl.num_batches_tracked) == 3

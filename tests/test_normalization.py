@@ -14,7 +14,7 @@ from minicnn import backend, nn
 from minicnn import functional as F
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t
+from torch_ref import step_matches_torch
 
 DTYPES = [pytest.param(np.float64, id="f64"), pytest.param(np.float32, id="f32")]
 
@@ -85,17 +85,8 @@ def test_layer_steps_and_state_dict_match_torch(backend_name, dtype, kind):
     ml.load_state_dict({k: v.numpy().copy() for k, v in tl.state_dict().items()})
     assert [n for n, _ in ml.named_parameters()] == [n for n, _ in tl.named_parameters()]
     for step in range(2):
-        x, dy = cst.arrays((2, 5, 4, 3), dtype, 10 + step, scale=3.0), cst.arrays((2, 5, 4, 3), dtype, 20 + step)
-        tx = t(x)
-        ty = tl(tx)
-        ty.backward(torch.from_numpy(dy))
-        y = ml(backend.asarray(x))
-        dx = ml.backward(backend.asarray(dy))
-        assert backend.to_numpy(y).dtype == dtype
-        assert_close(y, ty.detach().numpy(), tol.rtol, tol.atol, f"y step {step}")
-        assert_close(dx, tx.grad.numpy(), tol.rtol, tol.atol, f"dx step {step}")
-        for (name, p), tp in zip(ml.named_parameters(), tl.parameters()):
-            assert_close(p.grad, tp.grad.numpy(), tol.rtol, tol.atol, f"{name}.grad step {step}")
+        step_matches_torch(ml, tl, cst.arrays((2, 5, 4, 3), dtype, 10 + step, scale=3.0), 20 + step, tol,
+                           f" step {step}")
     fresh = make(torch.nn).to(tdtype)
     fresh.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ml.state_dict().items()})
     assert list(fresh.state_dict()) == list(ml.state_dict())

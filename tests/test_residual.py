@@ -14,7 +14,7 @@ from minicnn import backend, nn
 from minicnn import functional as F
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
-from torch_ref import t
+from torch_ref import step_matches_torch, t
 
 DTYPES = [np.float64, np.float32]
 
@@ -84,20 +84,7 @@ def test_residual_matches_torch_module(backend_name, dtype, geo, seed):
     theirs = theirs.to(torch.float64 if dtype == np.float64 else torch.float32)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.astype(dtype).load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    x = cst.arrays((n, c_in, h, w), dtype, seed)
-    tx = t(x)
-    ty = theirs(tx)
-    dy = cst.arrays(tuple(ty.shape), dtype, seed + 1)
-    ty.backward(torch.from_numpy(dy))
-    y = ours(backend.asarray(x))
-    dx = ours.backward(backend.asarray(dy))
-    tol = cst.tolerance(dtype)
-    assert backend.to_numpy(y).dtype == dtype and backend.to_numpy(dx).dtype == dtype
-    assert_close(y, ty.detach().numpy(), tol.rtol, tol.atol, "y")
-    assert_close(dx, tx.grad.numpy(), tol.rtol, tol.atol, "dx")
-    torch_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert_close(p.grad, torch_params[name].grad.numpy(), tol.rtol, tol.atol, name)
+    step_matches_torch(ours, theirs, cst.arrays((n, c_in, h, w), dtype, seed), seed + 1, cst.tolerance(dtype))
 
 
 def test_residual_state_dict_keys_are_pytorch_names():
