@@ -30,12 +30,13 @@ class OpCase:
     """torch: given the input leaf, (the forward, the other leaves whose gradients backward computes)."""
 
 
-def _conv(c_in: int, c_out: int, hw: int, batch: int) -> OpCase:
+def _conv(c_in: int, c_out: int, hw: int, batch: int, stride: int = 1, groups: int = 1) -> OpCase:
+    """A 3x3 conv2d with padding 1; groups == c_in is a depthwise layer (MobileNet's)."""
     from minicnn import functional as F
 
     shape = (batch, c_in, hw, hw)
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((c_out, c_in, 3, 3)).astype(np.float32) * 0.1
+    w = rng.standard_normal((c_out, c_in // groups, 3, 3)).astype(np.float32) * 0.1
     b = np.zeros(c_out, np.float32)
 
     def mini(x: Any) -> Any:
@@ -44,7 +45,7 @@ def _conv(c_in: int, c_out: int, hw: int, batch: int) -> OpCase:
         state = {}
 
         def fwd() -> None:
-            state["y"], state["cache"] = F.conv2d_forward(x, wd, bd, 1, 1)
+            state["y"], state["cache"] = F.conv2d_forward(x, wd, bd, stride, 1, groups=groups)
 
         def bwd(dout: Any) -> Any:
             return F.conv2d_backward(dout, state["cache"])
@@ -54,8 +55,9 @@ def _conv(c_in: int, c_out: int, hw: int, batch: int) -> OpCase:
         import torch
         tw = torch.from_numpy(w).requires_grad_()
         tb = torch.from_numpy(b).requires_grad_()
-        return (lambda: torch.nn.functional.conv2d(tx, tw, tb, 1, 1)), [tw, tb]
-    return OpCase(f"conv2d {c_in}->{c_out} 3x3 p1", shape, mini, ref)
+        return (lambda: torch.nn.functional.conv2d(tx, tw, tb, stride, 1, groups=groups)), [tw, tb]
+    kind = "depthwise " if groups == c_in > 1 else ""
+    return OpCase(f"{kind}conv2d {c_in}->{c_out} 3x3 p1" + (f" s{stride}" if stride > 1 else ""), shape, mini, ref)
 
 
 def _unary(name: str, shape: tuple[int, ...], fwd_name: str, torch_fn: Callable[[Any], Any],
@@ -86,6 +88,7 @@ def cases(batch: int = 128) -> list[OpCase]:
     return [
         *(_conv(c_in, c_out, hw, batch) for c_in, c_out, hw in ((1, 32, 28), (32, 32, 28), (32, 64, 14),
                                                                 (64, 64, 14), (128, 128, 8))),
+        *(_conv(64, 64, 28, batch // 2, stride, groups=64) for stride in (1, 2)),
         _unary("max_pool2d 2x2", (batch, 32, 28, 28), "max_pool2d", lambda t: tf.max_pool2d(t, 2), kernel_size=2),
         _unary("avg_pool2d 2x2", (batch, 32, 28, 28), "avg_pool2d", lambda t: tf.avg_pool2d(t, 2), kernel_size=2),
         _unary("relu", (batch, 32, 28, 28), "relu", tf.relu),

@@ -1,7 +1,8 @@
 """conv2d, im2col and col2im: the loop oracle, their adjoint identity, the layer against PyTorch.
 
 The hypothesis comparison of conv2d with PyTorch (in column chunks of 1, 3 and all images) is its
-rows in tests/op_table.py.
+rows in tests/op_table.py; depthwise layers (groups == C_in), which the Numba backend computes with
+its own kernels, are drawn here on their own, through the same runner.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given
+from hypothesis import strategies as st
 
 import minicnn
 from minicnn import backend, nn
@@ -16,9 +18,42 @@ from minicnn import functional as F
 from minicnn.functional.loops import conv2d_backward_loops, conv2d_loops
 from minicnn.testing import assert_close, gradcheck
 from minicnn.testing import strategies as cst
+from minicnn.threads import num_threads
+from op_table import Arr, Case, Row
+from test_parity import check_against_torch
 from torch_ref import t
 
 DTYPES = [np.float64, np.float32]
+KERNEL_SETS = ["numpy", "numba"]
+
+
+@st.composite
+def depthwise_geometry(draw: st.DrawFn) -> cst.ConvGeometry:
+    """groups == C_in (1-4) with channel multiplier 1-3, batch 1-3, kernel 1-4, stride 1-2, dilation 1-2,
+    padding 0-2 or half the dilated kernel (as often: "same" layers, Numba's flat-plane loops) and H, W 1-12,
+    drawn per axis (non-square); output size >= 1."""
+    n, c, m = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    dims = []
+    for _ in range(2):
+        k = draw(st.integers(1, 4))
+        d = draw(st.integers(1, 2)) if k > 1 else 1
+        p, s = draw(st.one_of(st.just(d * (k - 1) // 2), st.integers(0, 2))), draw(st.integers(1, 2))
+        least = max(1, d * (k - 1) + 1 - 2 * p)
+        dims.append((k, s, p, d, draw(st.integers(least, max(least, 12)))))
+    (kh, sh, ph, dh, h), (kw, sw, pw, dw, w) = dims
+    return cst.ConvGeometry(n, c, c * m, h, w, (kh, kw), (sh, sw), (ph, pw), (dh, dw), c)
+
+
+@st.composite
+def depthwise_case(draw: st.DrawFn) -> Case:
+    """A depthwise conv2d call, with or without bias."""
+    g, seed = draw(depthwise_geometry()), draw(cst.seeds())
+    b = cst.arrays((g.c_out,), np.float64, seed + 2) if draw(st.booleans()) else None
+    return Case((Arr(cst.arrays(g.x_shape, np.float64, seed)), Arr(cst.arrays(g.w_shape, np.float64, seed + 1)),
+                 Arr(b), g.stride, g.padding, g.dilation, g.groups), seed=seed)
+
+
+DEPTHWISE = Row("conv2d", torch.nn.functional.conv2d, depthwise_case(), variant="depthwise")
 
 
 @given(g=cst.conv_geometry(max_batch=2, max_channels=4, max_size=7), seed=cst.seeds())
@@ -171,3 +206,73 @@ def test_a_first_layer_can_skip_its_input_gradient(backend_name, make, shape):
     assert first.backward(backend.asarray(dy)) is None
     for (name, p), q in zip(full.named_parameters(), first.parameters()):
         assert_close(q.grad, p.grad, 0, 0, name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(data=st.data())
+def test_depthwise_conv2d_matches_torch(backend_name, dtype, data):
+    check_against_torch(DEPTHWISE, data.draw(DEPTHWISE.case), dtype)
+
+
+def _depthwise_inputs(g: cst.ConvGeometry, dtype: type, seed: int) -> tuple[np.ndarray, ...]:
+    """x, w and a random upstream gradient dy."""
+    dy_shape = (g.n, g.c_out, *g.out_hw)
+    return tuple(cst.arrays(shape, dtype, seed + k) for k, shape in enumerate((g.x_shape, g.w_shape, dy_shape)))
+
+
+@pytest.mark.parametrize("name", KERNEL_SETS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(g=depthwise_geometry(), seed=cst.seeds())
+def test_depthwise_kernels_match_torch_with_and_without_input_grad(name, dtype, g, seed):
+    """Each kernel set's depthwise_conv2d and its backward (whether conv2d takes them or not) against
+    torch; without input_grad dx is None and dw the same, bit for bit."""
+    kernels, tol = backend.kernels(name), cst.tolerance(dtype)
+    x, w, dy = _depthwise_inputs(g, dtype, seed)
+    tx, tw = t(x), t(w)
+    ty = torch.nn.functional.conv2d(tx, tw, None, g.stride, g.padding, g.dilation, g.groups)
+    ty.backward(torch.from_numpy(dy))
+    y = kernels.depthwise_conv2d(x, w, g.stride, g.padding, g.dilation)
+    dx, dw = kernels.depthwise_conv2d_backward(dy, x, w, g.stride, g.padding, g.dilation, True)
+    no_dx, dw_alone = kernels.depthwise_conv2d_backward(dy, x, w, g.stride, g.padding, g.dilation, False)
+    for got, want, what in ((y, ty, "y"), (dx, tx.grad, "dx"), (dw, tw.grad, "dw")):
+        assert got.dtype == dtype, what
+        assert_close(got, want.detach().numpy(), tol.rtol, tol.atol, f"{name} {what}")
+    assert no_dx is None
+    assert np.array_equal(dw_alone, dw)
+
+
+@given(g=depthwise_geometry(), seed=cst.seeds())
+def test_depthwise_numba_is_the_same_on_any_thread_count(g, seed):
+    """The serial twins, and the parallel ones on 1 and on 2 threads, give the same bits."""
+    from minicnn.kernels.numba_cpu import min_parallel_work
+    kernels = backend.kernels("numba")
+    x, w, dy = _depthwise_inputs(g, np.float64, seed)
+    runs = []
+    for work, threads in ((1 << 62, 1), (0, 1), (0, 2)):
+        with min_parallel_work(work), num_threads(threads):
+            y = kernels.depthwise_conv2d(x, w, g.stride, g.padding, g.dilation)
+            runs.append((y, *kernels.depthwise_conv2d_backward(dy, x, w, g.stride, g.padding, g.dilation, True)))
+    for run in runs[1:]:
+        for got, want in zip(run, runs[0]):
+            assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("name, c_in, c_out, groups, depthwise", [
+    ("numba", 4, 4, 4, True), ("numba", 3, 6, 3, True), ("numba", 1, 5, 1, True), ("numba", 4, 4, 2, False),
+    ("numba", 4, 4, 1, False), ("numpy", 4, 4, 4, False)])
+def test_conv2d_takes_the_depthwise_kernels_where_the_backend_says(name, c_in, c_out, groups, depthwise):
+    """groups == C_in on a kernel set with DEPTHWISE_CONV2D; the cache says which path ran, and its
+    backward follows it (without input_grad too)."""
+    x, w = cst.arrays((2, c_in, 6, 5), seed=0), cst.arrays((c_out, c_in // groups, 3, 3), seed=1)
+    b = cst.arrays((c_out,), seed=2)
+    with minicnn.use_backend(name):
+        y, cache = F.conv2d_forward(x, w, b, 1, 1, 1, groups)
+        dy = cst.arrays(y.shape, seed=3)
+        dx, dw, db = F.conv2d_backward(dy, cache)
+        no_dx, dw_alone, db_alone = F.conv2d_backward(dy, cache, input_grad=False)
+    assert cache.depthwise is depthwise and cache.winograd is None
+    assert no_dx is None and np.array_equal(dw_alone, dw) and np.array_equal(db_alone, db)
+    want = conv2d_backward_loops(dy, x, w, (1, 1), (1, 1), (1, 1), groups)
+    assert_close(y, conv2d_loops(x, w, b, (1, 1), (1, 1), (1, 1), groups), 1e-12, 1e-12, "y")
+    for got, expected, what in zip((dx, dw, db), want, ("dx", "dw", "db")):
+        assert_close(got, expected, 1e-12, 1e-12, what)

@@ -25,6 +25,17 @@ Two loop nests compute the same maps:
 col2im is written as a gather, not a scatter: each (n, c) plane belongs to one
 thread, which adds the contributions of every kernel offset in (i, j) order,
 exactly as the NumPy reference does, so results agree bit for bit.
+
+Depthwise convolution (channel c convolved with its own filters o = c m + t, t < m)
+needs no columns: for each kernel offset (i, j) the output plane adds w[o, i, j]
+times a shifted, strided stretch of the input plane, with the same two loop
+nests (rows with ``[lo, hi)`` ranges; one flat shifted loop for stride 1 and
+W_out == W, where a per-column mask ``keep[j, q]`` drops the reads that wrap
+round a row edge). The backward walks the same index pairs (q, q + delta) with
+the assignment turned round: dx[q + delta] += w dy[q] (a scatter, but each
+thread owns one channel's planes, so no two threads write one pixel) and
+dw[o, i, j] += dy[q] x[q + delta], kept as elementwise partial sums part[t, i, j, q]
+(vectorised) and added up in q order at the end: the same order on any thread count.
 """
 from __future__ import annotations
 
@@ -34,10 +45,15 @@ from numba import njit, prange
 from .. import out_size
 from . import _OPTIONS, Twin, unsigned
 
-__all__ = ["im2col", "col2im", "COLUMN_CHUNK_BYTES"]
+__all__ = ["im2col", "col2im", "depthwise_conv2d", "depthwise_conv2d_backward", "COLUMN_CHUNK_BYTES",
+           "DEPTHWISE_CONV2D"]
 
 COLUMN_CHUNK_BYTES = 1 << 22
 """conv2d builds at most this many bytes of columns at once (see ``minicnn.functional.conv``)."""
+DEPTHWISE_CONV2D = True
+"""conv2d takes :func:`depthwise_conv2d` when groups == C_in: measured 2-5x faster forward and backward than
+the grouped im2col GEMMs on every layer tried (3x3 and 5x5, strides 1 and 2, multipliers 1-2, 7x7 to 56x56
+planes), e.g. 64 -> 14 ms at (64, 64, 28, 28) 3x3, and 36 -> 11 ms for 1 -> 32 channels at (128, 1, 28, 28)."""
 
 Pair = tuple[int, int]
 
@@ -221,3 +237,181 @@ def add_windows(src: np.ndarray, steps: tuple[int, int, int], x_shape: tuple[int
     else:
         _col2im(work, src, steps, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, dx)
     return dx
+
+
+@njit(**_OPTIONS)
+def _keep_columns(kw, w, pw, dw, length):
+    """keep[j, q]: flat output position q (of a plane W wide) reads inside its row for kernel column j."""
+    keep = np.zeros((kw, length), np.bool_)
+    for j in range(kw):
+        lo, hi = _valid_range(j * dw - pw, 1, w, w)
+        for q in range(length):
+            keep[j, q] = lo <= q % w < hi
+    return keep
+
+
+@Twin
+def _depthwise(x, wt, sh, sw, ph, pw, dh, dw, y):
+    """y[n, o, oh, ow] = sum_{i,j} w[o, i, j] x_pad[n, o // m, oh s_h + i d_h, ow s_w + j d_w], row by row:
+    kernel row i reads inside the image for output rows [r_lo, r_hi), kernel column j for columns [lo, hi)."""
+    n, c, h, w = x.shape
+    _, co, ho, wo = y.shape
+    kh, kw = wt.shape[1:]
+    m = co // c
+    for p in prange(n * co):
+        b, o = _split_plane(p, co)
+        ch = o // m
+        y[b, o] = 0
+        for i in range(kh):
+            r_lo, r_hi = _valid_range(i * dh - ph, sh, h, ho)
+            for j in range(kw):
+                off = j * dw - pw
+                lo, hi = _valid_range(off, sw, w, wo)
+                wij = wt[o, i, j]
+                for oh in range(r_lo, r_hi):
+                    ih = oh * sh + i * dh - ph
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            y[b, o, oh, unsigned(ow)] += wij * x[b, ch, ih, unsigned(ow + off)]
+                    else:
+                        for ow in range(lo, hi):
+                            y[b, o, oh, unsigned(ow)] += wij * x[b, ch, ih, unsigned(ow * sw + off)]
+
+
+@Twin
+def _depthwise_same(x, wt, w, ph, pw, dh, dw, y):
+    """Stride 1, W_out == W: y[n, o, q] += w[o, i, j] x[n, o // m, q + delta] over flat planes (x as
+    (N, C, H W), y as (N, C m, H_out W)), delta = (i d_h - p_h) W + j d_w - p_w, where column q % W reads inside.
+    The q range keeps q + delta inside the plane (a q cut off there would read across a row edge anyway)."""
+    n, c, hw = x.shape
+    _, co, length = y.shape
+    kh, kw = wt.shape[1:]
+    m = co // c
+    keep = _keep_columns(kw, w, pw, dw, length)
+    zero = y.dtype.type(0)
+    for p in prange(n * co):
+        b, o = _split_plane(p, co)
+        ch = o // m
+        for q in range(length):
+            y[b, o, unsigned(q)] = 0
+        for i in range(kh):
+            r_lo, r_hi = _valid_range(i * dh - ph, 1, hw // w, length // w)
+            for j in range(kw):
+                delta = (i * dh - ph) * w + j * dw - pw
+                wij = wt[o, i, j]
+                for q in range(max(r_lo * w, -delta), min(r_hi * w, hw - delta)):
+                    v = wij * x[b, ch, unsigned(q + delta)]
+                    y[b, o, unsigned(q)] += v if keep[j, unsigned(q)] else zero
+
+
+@Twin
+def _depthwise_backward(dy, x, wt, sh, sw, ph, pw, dh, dw, input_grad, dx, dwt):
+    """dx[n, c, ih, iw] = sum of w[o, i, j] dy[n, o, oh, ow] over the (o, i, j, oh, ow) that read (ih, iw)
+    (with input_grad), dw[o, i, j] = sum_{n,oh,ow} dy[n, o, oh, ow] x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]:
+    :func:`_depthwise`'s loops with the assignment turned round, one channel c (its m filters) per thread."""
+    n, c, h, w = x.shape
+    _, co, ho, wo = dy.shape
+    kh, kw = wt.shape[1:]
+    m = co // c
+    for ch in prange(c):
+        part = np.zeros((m, kh, kw, ho, wo), dy.dtype)
+        for b in range(n):
+            if input_grad:
+                dx[b, ch] = 0
+            for t in range(m):
+                o = ch * m + t
+                for i in range(kh):
+                    r_lo, r_hi = _valid_range(i * dh - ph, sh, h, ho)
+                    for j in range(kw):
+                        off = j * dw - pw
+                        lo, hi = _valid_range(off, sw, w, wo)
+                        wij = wt[o, i, j]
+                        for oh in range(r_lo, r_hi):
+                            ih = oh * sh + i * dh - ph
+                            for ow in range(lo, hi):
+                                g = dy[b, o, oh, unsigned(ow)]
+                                part[t, i, j, oh, unsigned(ow)] += g * x[b, ch, ih, unsigned(ow * sw + off)]
+                                if input_grad:
+                                    dx[b, ch, ih, unsigned(ow * sw + off)] += wij * g
+        _sum_parts(part.reshape(m * kh * kw, ho * wo), dwt[ch])
+
+
+@Twin
+def _depthwise_backward_same(dy, x, wt, w, ph, pw, dh, dw, input_grad, dx, dwt):
+    """Stride 1, W_out == W: :func:`_depthwise_backward` on flat planes (dy (N, C m, H_out W), x and dx
+    (N, C, H W)), the index pairs (q, q + delta) of :func:`_depthwise_same`."""
+    n, c, hw = x.shape
+    _, co, length = dy.shape
+    kh, kw = wt.shape[1:]
+    m = co // c
+    keep = _keep_columns(kw, w, pw, dw, length)
+    zero = dy.dtype.type(0)
+    for ch in prange(c):
+        part = np.zeros((m, kh, kw, length), dy.dtype)
+        for b in range(n):
+            if input_grad:
+                for q in range(hw):
+                    dx[b, ch, unsigned(q)] = 0
+            for t in range(m):
+                o = ch * m + t
+                for i in range(kh):
+                    r_lo, r_hi = _valid_range(i * dh - ph, 1, hw // w, length // w)
+                    for j in range(kw):
+                        delta = (i * dh - ph) * w + j * dw - pw
+                        wij = wt[o, i, j]
+                        q_lo, q_hi = max(r_lo * w, -delta), min(r_hi * w, hw - delta)
+                        for q in range(q_lo, q_hi):
+                            v = dy[b, o, unsigned(q)] * x[b, ch, unsigned(q + delta)]
+                            part[t, i, j, unsigned(q)] += v if keep[j, unsigned(q)] else zero
+                        if input_grad:
+                            for q in range(q_lo, q_hi):
+                                v = wij * dy[b, o, unsigned(q)]
+                                dx[b, ch, unsigned(q + delta)] += v if keep[j, unsigned(q)] else zero
+        _sum_parts(part.reshape(m * kh * kw, length), dwt[ch])
+
+
+@njit(**_OPTIONS)
+def _sum_parts(part, out):
+    """out[r] = sum_q part[r, q], added in q order."""
+    for r in range(part.shape[0]):
+        total = part[r, 0]
+        for q in range(1, part.shape[1]):
+            total += part[r, q]
+        out[r] = total
+
+
+def depthwise_conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """y (N, C m, H_out, W_out): channel c convolved with its filters w[c m + t, 0] (w is (C m, 1, k_h, k_w))."""
+    x = np.ascontiguousarray(x)
+    n, c, h, width = x.shape
+    co, _, kh, kw = w.shape
+    wt = np.ascontiguousarray(w).reshape(co, kh, kw)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = out_size(h, kh, sh, ph, dh), out_size(width, kw, sw, pw, dw)
+    y = np.empty((n, co, ho, wo), dtype=x.dtype)
+    if sh == 1 and sw == 1 and wo == width:
+        _depthwise_same(y.size * kh * kw, x.reshape(n, c, h * width), wt, width, ph, pw, dh, dw,
+                        y.reshape(n, co, ho * wo))
+    else:
+        _depthwise(y.size * kh * kw, x, wt, sh, sw, ph, pw, dh, dw, y)
+    return y
+
+
+def depthwise_conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair,
+                              dilation: Pair, input_grad: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """(dx or None, dw) of :func:`depthwise_conv2d`; dx only with ``input_grad``."""
+    dout, x = np.ascontiguousarray(dout), np.ascontiguousarray(x)
+    n, c, h, width = x.shape
+    co, _, kh, kw = w.shape
+    wt = np.ascontiguousarray(w).reshape(co, kh, kw)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    ho, wo = dout.shape[2:]
+    dx = np.empty_like(x)                                # not written without input_grad
+    dwt = np.empty((c, co // c * kh * kw), dtype=x.dtype)     # row c: the (t, i, j) of filters c m + t
+    work = dout.size * kh * kw
+    if sh == 1 and sw == 1 and wo == width:
+        _depthwise_backward_same(work, dout.reshape(n, co, ho * wo), x.reshape(n, c, h * width), wt, width,
+                                 ph, pw, dh, dw, input_grad, dx.reshape(n, c, h * width), dwt)
+    else:
+        _depthwise_backward(work, dout, x, wt, sh, sw, ph, pw, dh, dw, input_grad, dx, dwt)
+    return (dx if input_grad else None), dwt.reshape(w.shape)

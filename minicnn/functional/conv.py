@@ -46,6 +46,17 @@ stay in cache between im2col and the GEMM). Every formula above holds per
 chunk; dW and db are the sums of the chunks' terms, and dx is assembled chunk by
 chunk. The cache keeps x, not X, and backward rebuilds each chunk's columns: one
 extra im2col instead of k_h k_w times the input's memory.
+
+Depthwise. With one input channel per group (G = C_in, C_out = m C_in: filter o = c m + t reads
+channel c = o // m alone), each GEMM is a thin (m, k_h k_w) @ (k_h k_w, N L) and the columns cost
+k_h k_w times the input for it. Where the kernel set says ``DEPTHWISE_CONV2D``, conv2d computes the
+same sums straight from x instead (``kernels().depthwise_conv2d`` and its backward):
+
+    y[n,o,oh,ow] = b[o] + sum_{i,j} w[o,0,i,j] x_pad[n, o // m, oh s_h + i d_h, ow s_w + j d_w]
+    dw[o,0,i,j]  = sum_{n,oh,ow} dy[n,o,oh,ow] x_pad[n, o // m, oh s_h + i d_h, ow s_w + j d_w]
+    dx_pad[n,c,oh s_h + i d_h, ow s_w + j d_w] += w[o,0,i,j] dy[n,o,oh,ow]   for o = c m .. c m + m - 1
+
+(the formulas above with G = C_in, written per pixel), and db as above. The cache then keeps x.
 """
 from __future__ import annotations
 
@@ -128,6 +139,7 @@ class Conv2dCache(NamedTuple):
     dilation: Pair
     groups: int
     winograd: WinogradCache | None = None     # set when the forward took the Winograd path
+    depthwise: bool = False                   # True when the forward took the depthwise kernels
 
 
 def _batch_chunks(n: int, column_bytes_per_image: int) -> Iterator[slice]:
@@ -174,6 +186,11 @@ def conv2d_forward(x: Any, w: Any, b: Any = None, stride: int | Pair = 1, paddin
     if _winograd_applies(cache):
         y, winograd = winograd_conv2d_forward(x, w, b, padding[0])
         return y, cache._replace(winograd=winograd)
+    if _depthwise_applies(cache):
+        y = backend.kernels().depthwise_conv2d(x, w, stride, padding, dilation)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y, cache._replace(depthwise=True)
     n, c_out, ho, wo = out_shape
     y = backend.xp().empty((n, c_out, ho * wo), dtype=x.dtype)
     for chunk, cols in _columns(cache):
@@ -188,8 +205,11 @@ def conv2d_backward(dout: Any, cache: Conv2dCache, input_grad: bool = True) -> t
     check_dout(dout, (cache.out_shape, cache.x.dtype), "conv2d")
     if cache.winograd is not None:
         return winograd_conv2d_backward(dout, cache.winograd, input_grad)
+    x, (n, c_out, ho, wo), w, has_bias, stride, padding, dilation, groups, _, _ = cache
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+    if cache.depthwise:
+        return (*backend.kernels().depthwise_conv2d_backward(dout, x, w, stride, padding, dilation, input_grad), db)
     xp, kernels = backend.xp(), backend.kernels()
-    x, (n, c_out, ho, wo), w, has_bias, stride, padding, dilation, groups, _ = cache
     w_g = _by_group(w, groups)
     dx = xp.empty(x.shape, dtype=x.dtype) if input_grad else None
     dw = xp.zeros(w_g.shape, dtype=x.dtype)
@@ -201,7 +221,6 @@ def conv2d_backward(dout: Any, cache: Conv2dCache, input_grad: bool = True) -> t
         if input_grad:
             dcols = (w_g.transpose(0, 2, 1) @ dy_g).reshape(-1, m, ho * wo).transpose(1, 0, 2)   # W_g^T dY_g
             dx[chunk] = kernels.col2im(dcols, (m, *x.shape[1:]), *w.shape[2:], stride, padding, dilation)
-    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dw.reshape(w.shape), db
 
 
@@ -215,6 +234,13 @@ def _winograd_applies(cache: Conv2dCache) -> bool:
             and x.shape[1] >= backend.kernels().WINOGRAD_MIN_CHANNELS)
 
 
+def _depthwise_applies(cache: Conv2dCache) -> bool:
+    """Whether conv2d takes the depthwise kernels: one input channel per group (groups == C_in, any channel
+    multiplier m = C_out / C_in, a 1-channel input too) on a backend whose kernel set sets ``DEPTHWISE_CONV2D``,
+    where they were measured faster than the grouped GEMMs: Numba's (NumPy's and CUDA's keep the GEMMs)."""
+    return cache.groups == cache.x.shape[1] and getattr(backend.kernels(), "DEPTHWISE_CONV2D", False)
+
+
 def _by_group(w: Any, groups: int) -> Any:
     """W_g: the weight (C_out, C_in/G, k_h, k_w) as G matrices (C_out/G, K), one row per output channel."""
     c_out = w.shape[0]
@@ -226,7 +252,7 @@ def _columns(cache: Conv2dCache) -> Iterator[tuple[slice, Any]]:
 
     The CPU kernels store columns channel-major, (C_in k_h k_w, m, L) in memory, so this view of
     them costs no copy (the GPU's layout is copied once here)."""
-    x, _, w, _, stride, padding, dilation, groups, _ = cache
+    x, _, w, _, stride, padding, dilation, groups, _, _ = cache
     kh, kw = w.shape[2:]
     rows = x.shape[1] * kh * kw
     per_image = rows * (cache.out_shape[2] * cache.out_shape[3]) * x.itemsize
