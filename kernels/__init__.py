@@ -32,6 +32,10 @@ conv:        im2col(x, kh, kw, stride, padding, dilation) -> cols (N, C*kh*kw, H
              winograd_gather(x, t, step, offset, tiles) -> v (a^2, C, N T_h T_w): every k x k
                  tile d of x (zeros outside) as t d t^T; winograd_scatter(v, s, step, offset,
                  tiles, out) its adjoint, into out (see ``minicnn.functional.winograd``)
+             optional, where a set says ``DEPTHWISE_CONV2D = True`` (numpy_ref has them as the
+             oracle, with the flag off): depthwise_conv2d(x, w, stride, padding, dilation) -> y
+             and depthwise_conv2d_backward(dy, x, w, stride, padding, dilation, input_grad) ->
+             (dx or None, dw), for groups == C_in (see ``minicnn.functional.conv``)
 pool:        max_pool2d(x, kernel, stride, padding, ceil_mode) -> (out, argmax)
                  argmax: int64 (N, C, Ho, Wo), flat index h * W + w into the
                  UNPADDED input plane of the first maximum in row-major window order
