@@ -255,6 +255,13 @@ def _threads(results: dict[str, Any]) -> str:
                      for t in sorted(used)) or "default threads"
 
 
+def _has_batch_norm(name: str) -> bool:
+    from minicnn import nn
+    from minicnn.models import build_model
+
+    return any(isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)) for m in build_model(name, SHAPE, 10).modules())
+
+
 def render(results: dict[str, Any], names: list[str]) -> str:
     """docs/zoo.md from the stored measurements."""
     from minicnn.models.reported import REPORTED
@@ -295,8 +302,14 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                      f"{_pct(seed.accuracy) if seed and seed.accuracy else '-'} |")
     lines += ["", "The seed's accuracies come from its own runs (other data, 224x224 inputs, its own budget); they "
                   "are not comparable with this column, which measures a 2-epoch budget on a 3,600-image subset. "
-                  "Where the seed's table gives no accuracy the cell is `-`.", "",
-              "## Choosing the learning rate on the validation split", "",
+                  "Where the seed's table gives no accuracy the cell is `-`.", ""]
+    low = [n for n in names if results["models"][n].get("accuracy", {}).get(str(chosen), {}).get("test_acc", 1) < 0.4]
+    if low:
+        lines += ["Below 40% after the budget: " + ", ".join(
+            f"{n}{'' if _has_batch_norm(n) else ' (no batch norm)'}" for n in low) + ". One recipe for every "
+            "model is the point of this column, not the best each model can do; the networks without batch norm "
+            "are the ones it suits least.", ""]
+    lines += ["## Choosing the learning rate on the validation split", "",
               f"The models {', '.join(results.get('selected_on', []))} train once per candidate; the recipe is "
               "the candidate with the best mean validation accuracy over them, and the other models train with "
               "the chosen recipe only. The test split is only read for the chosen recipe's column above.", "",

@@ -89,13 +89,15 @@ def _zoo_results() -> dict:
                                     "accuracy": {"0.001": {**run, "val_acc": 0.5}, "0.003": run}},
                        "nin": {**sizes, "speed": {"numba": 10.0, "torch": 50.0, "threads": "default",
                                                   "profile": [["functional/conv.py:conv2d_backward", 0.5]]},
-                               "accuracy": {"0.003": {"error": "ValueError: boom"}}}}}
+                               "accuracy": {"0.003": {"error": "ValueError: boom"}}},
+                       "vgg11": {**sizes, "accuracy": {"0.003": {**run, "test_acc": 0.257}}}}}
 
 
 def test_zoo_page_shows_each_row_the_chosen_recipe_the_failures_and_what_limits_the_slow_models():
-    page = zoo.render(_zoo_results(), ["resnet18", "nin"])
+    page = zoo.render(_zoo_results(), ["resnet18", "nin", "vgg11"])
     assert "| resnet18 | 11.18M (+0.0%) |" in page and "| 100 / 50 | 2.00x | 86.1% |" in page
     assert "| 10 / 50 | 0.20x | fails (below) |" in page and "- **nin**: `ValueError: boom`" in page
+    assert "| - | - | 25.7% |" in page and "Below 40% after the budget: vgg11 (no batch norm)." in page
     assert "| 0.001 | 50.0% |" in page and "| 0.003 (chosen) | 60.0% |" in page
     assert "The models resnet18 train once per candidate" in page
     assert "- **nin**: `functional/conv.py:conv2d_backward` 50%" in page
