@@ -235,10 +235,12 @@ def _winograd_applies(cache: Conv2dCache) -> bool:
 
 
 def _depthwise_applies(cache: Conv2dCache) -> bool:
-    """Whether conv2d takes the depthwise kernels: one input channel per group (groups == C_in, any channel
-    multiplier m = C_out / C_in, a 1-channel input too) on a backend whose kernel set sets ``DEPTHWISE_CONV2D``,
-    where they were measured faster than the grouped GEMMs: Numba's (NumPy's and CUDA's keep the GEMMs)."""
-    return cache.groups == cache.x.shape[1] and getattr(backend.kernels(), "DEPTHWISE_CONV2D", False)
+    """Whether conv2d takes the depthwise kernels: one input channel per group (groups == C_in > 1, any channel
+    multiplier m = C_out / C_in) on a backend whose kernel set sets ``DEPTHWISE_CONV2D``, where they were
+    measured faster than the grouped GEMMs: Numba's (NumPy's and CUDA's keep the GEMMs). A 1-channel input
+    (an ordinary first layer) keeps its single GEMM: as fast on 2 cores (8 ms either way for 1 -> 32 channels
+    at (128, 1, 28, 28) without dx), and the depthwise weight gradient has one channel to share among threads."""
+    return cache.groups == cache.x.shape[1] > 1 and getattr(backend.kernels(), "DEPTHWISE_CONV2D", False)
 
 
 def _by_group(w: Any, groups: int) -> Any:
