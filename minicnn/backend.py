@@ -25,6 +25,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import memory
+
 BACKENDS = ("numpy", "numba", "cupy")
 _KERNEL_MODULES = {
     "numpy": "minicnn.kernels.numpy_ref",
@@ -121,6 +123,8 @@ def kernels(name: str | None = None) -> ModuleType:
     module = _loaded.get(name)
     if module is None:
         module = importlib.import_module(_KERNEL_MODULES[name])
+        if name != "cupy":
+            memory.keep_freed_memory()
         _loaded[name] = module
     return module
 
