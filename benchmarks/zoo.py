@@ -209,11 +209,11 @@ def speeds(name: str, engines: tuple[str, ...] = ("numba", "torch"), steps: int 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "state.npz")
         np.savez(path, **state)
+        env = {**ENV, **({v: str(threads) for v in THREAD_VARS} if threads else {})}
         for r in range(rounds):
             for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
                 cmd = [sys.executable, "-m", "benchmarks.zoo", "--child", engine, name, "--steps", str(steps),
                        "--state", path]
-                env = {**ENV, **({v: str(threads) for v in THREAD_VARS} if threads else {})}
                 run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
                 if run.returncode:
                     raise RuntimeError(f"{name} on {engine}: {run.stderr.strip()}")
@@ -255,6 +255,11 @@ def _threads(results: dict[str, Any]) -> str:
                      for t in sorted(used)) or "default threads"
 
 
+def _chosen_run(results: dict[str, Any], name: str) -> dict[str, Any]:
+    """The accuracy run of ``name`` with the chosen learning rate ({} if it has none)."""
+    return results["models"][name].get("accuracy", {}).get(str(results.get("chosen_lr")), {})
+
+
 def _has_batch_norm(name: str) -> bool:
     from minicnn import nn
     from minicnn.models import build_model
@@ -277,7 +282,8 @@ def render(results: dict[str, Any], names: list[str]) -> str:
              "python -m minicnn.summary --all                              # this table's first columns",
              "python -m minicnn.train fashion_mnist --model resnet18        # any row; also mnist, cifar10, a folder",
              "python -m minicnn.summary resnet18 --input-shape 3,224,224   # one model, layer by layer", "```", "",
-             "Parameters and MACs (multiply-adds of convolutions and Linear layers, the unit the seed calls FLOPs) "
+             "Parameters and MACs (multiply-adds of convolutions, Linear layers and attention, the unit the seed calls "
+             "FLOPs) "
              "are for 10 classes. *Small* is the small-input form every 28x28 or 32x32 input gets (below). "
              "Speed: training images/s at batch 64 on 1x28x28, each engine in its own process "
              f"({_threads(results)}), same weights, the fastest step of two processes each. "
@@ -293,7 +299,7 @@ def render(results: dict[str, Any], names: list[str]) -> str:
         sp = r.get("speed", {})
         ratio = f"{sp['numba'] / sp['torch']:.2f}x" if sp.get("numba") and sp.get("torch") else "-"
         speed = f"{sp['numba']:.0f} / {sp['torch']:.0f}" if sp.get("numba") and sp.get("torch") else "-"
-        run = r.get("accuracy", {}).get(str(chosen), {})
+        run = _chosen_run(results, name)
         acc = _pct(run["test_acc"]) if "test_acc" in run else ("fails (below)" if "error" in run else "-")
         p224, m224 = r.get("params_224"), r.get("macs_224")
         lines.append(f"| {name} | {_m(p224)}{_dev(p224, seed and seed.params) if p224 else ''} | "
@@ -303,7 +309,7 @@ def render(results: dict[str, Any], names: list[str]) -> str:
     lines += ["", "The seed's accuracies come from its own runs (other data, 224x224 inputs, its own budget); they "
                   "are not comparable with this column, which measures a 2-epoch budget on a 3,600-image subset. "
                   "Where the seed's table gives no accuracy the cell is `-`.", ""]
-    low = [n for n in names if results["models"][n].get("accuracy", {}).get(str(chosen), {}).get("test_acc", 1) < 0.4]
+    low = [n for n in names if _chosen_run(results, n).get("test_acc", 1) < 0.4]
     if low:
         lines += ["Below 40% after the budget: " + ", ".join(
             f"{n}{'' if _has_batch_norm(n) else ' (no batch norm)'}" for n in low) + ". One recipe for every "
@@ -316,8 +322,7 @@ def render(results: dict[str, Any], names: list[str]) -> str:
               "| lr | mean validation accuracy |", "|---|---|"]
     for lr, acc in sorted(lrs.items(), key=lambda kv: float(kv[0])):
         lines.append(f"| {lr}{' (chosen)' if str(lr) == str(chosen) else ''} | {_pct(acc)} |")
-    failed = [(n, run["error"]) for n in names for lr, run in results["models"][n].get("accuracy", {}).items()
-              if "error" in run and lr == str(chosen)]
+    failed = [(n, _chosen_run(results, n)["error"]) for n in names if "error" in _chosen_run(results, n)]
     if failed:
         lines += ["", "Training runs that failed (the last line the run printed):", ""]
         lines += [f"- **{n}**: `{err}`" for n, err in failed]

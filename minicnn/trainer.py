@@ -288,9 +288,8 @@ class Run:
         #: Lines for the log about choices the run made for the user (said once, at the start).
         self.notes: list[str] = []
         self._fit_batch_norm()
-        trained = self.head.parameters() if config["freeze_features"] else self.model.parameters()
-        self.optimizer = self._optimizer([(n, p) for n, p in self.model.named_parameters()
-                                          if any(p is q for q in trained)])
+        trained = {id(p) for p in (self.head if config["freeze_features"] else self.model).parameters()}
+        self.optimizer = self._optimizer([(n, p) for n, p in self.model.named_parameters() if id(p) in trained])
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
         self.epoch, self.batch, self.step = 0, 0, 0
         self.tally = EpochTally()
