@@ -28,10 +28,10 @@ exactly as the NumPy reference does, so results agree bit for bit.
 
 Depthwise convolution (channel c convolved with its own filters o = c m + t, t < m)
 needs no columns: for each kernel offset (i, j) the output plane adds w[o, i, j]
-times a shifted, strided stretch of the input plane, with the same two loop
-nests (rows with ``[lo, hi)`` ranges; one flat shifted loop for stride 1 and
-W_out == W, where a per-column mask ``keep[j, q]`` drops the reads that wrap
-round a row edge). The backward walks the same index pairs (q, q + delta) with
+times a shifted, strided stretch of the input plane. One kernel holds both loop
+nests, on flat planes: rows with ``[lo, hi)`` ranges, or one flat shifted loop for
+stride 1 and W_out == W, where a per-column mask ``keep[j, q]`` drops the reads that
+wrap round a row edge. The backward walks the same index pairs (q, q + delta) with
 the assignment turned round: dx[q + delta] += w dy[q] (a scatter, but each
 thread owns one channel's planes, so no two threads write one pixel) and
 dw[o, i, j] += dy[q] x[q + delta], kept as elementwise partial sums part[t, i, j, q]
@@ -240,134 +240,94 @@ def add_windows(src: np.ndarray, steps: tuple[int, int, int], x_shape: tuple[int
 
 
 @njit(**_OPTIONS)
-def _keep_columns(kw, w, pw, dw, length):
-    """keep[j, q]: flat output position q (of a plane W wide) reads inside its row for kernel column j."""
-    keep = np.zeros((kw, length), np.bool_)
-    for j in range(kw):
-        lo, hi = _valid_range(j * dw - pw, 1, w, w)
+def _reach(kh, kw, hw, length, w, wo, sh, sw, ph, pw, dh, dw):
+    """(same, reach, keep) of a depthwise layer on flat planes (inputs H W, outputs H_out W_out).
+
+    Row k = i k_w + j of ``reach`` says where kernel offset (i, j) reads inside the image: output rows
+    [r_lo, r_hi) and columns [lo, hi), delta = (i d_h - p_h) W + j d_w - p_w (output (oh, ow) reads input
+    delta + oh s_h W + ow s_w), and the flat outputs [q_lo, q_hi) whose reads q + delta stay in the plane.
+    ``same`` (stride 1, W_out == W) lets one flat loop over [q_lo, q_hi) replace the rows, with
+    keep[k, q] false where q + delta wraps round a row edge.
+    """
+    h, ho = hw // w, length // wo
+    reach = np.empty((kh * kw, 7), np.int64)
+    keep = np.zeros((kh * kw, length), np.bool_)
+    for k in range(kh * kw):
+        i, j = k // kw, k % kw
+        r_lo, r_hi = _valid_range(i * dh - ph, sh, h, ho)
+        lo, hi = _valid_range(j * dw - pw, sw, w, wo)
+        delta = (i * dh - ph) * w + j * dw - pw
+        reach[k] = (r_lo, r_hi, lo, hi, delta, max(r_lo * w, -delta), min(r_hi * w, hw - delta))
         for q in range(length):
-            keep[j, q] = lo <= q % w < hi
-    return keep
+            keep[k, q] = lo <= q % w < hi
+    return sh == 1 and sw == 1 and wo == w, reach, keep
 
 
 @Twin
-def _depthwise(x, wt, sh, sw, ph, pw, dh, dw, y):
-    """y[n, o, oh, ow] = sum_{i,j} w[o, i, j] x_pad[n, o // m, oh s_h + i d_h, ow s_w + j d_w], row by row:
-    kernel row i reads inside the image for output rows [r_lo, r_hi), kernel column j for columns [lo, hi)."""
-    n, c, h, w = x.shape
-    _, co, ho, wo = y.shape
-    kh, kw = wt.shape[1:]
-    m = co // c
-    for p in prange(n * co):
-        b, o = _split_plane(p, co)
-        ch = o // m
-        y[b, o] = 0
-        for i in range(kh):
-            r_lo, r_hi = _valid_range(i * dh - ph, sh, h, ho)
-            for j in range(kw):
-                off = j * dw - pw
-                lo, hi = _valid_range(off, sw, w, wo)
-                wij = wt[o, i, j]
-                for oh in range(r_lo, r_hi):
-                    ih = oh * sh + i * dh - ph
-                    if sw == 1:
-                        for ow in range(lo, hi):
-                            y[b, o, oh, unsigned(ow)] += wij * x[b, ch, ih, unsigned(ow + off)]
-                    else:
-                        for ow in range(lo, hi):
-                            y[b, o, oh, unsigned(ow)] += wij * x[b, ch, ih, unsigned(ow * sw + off)]
-
-
-@Twin
-def _depthwise_same(x, wt, w, ph, pw, dh, dw, y):
-    """Stride 1, W_out == W: y[n, o, q] += w[o, i, j] x[n, o // m, q + delta] over flat planes (x as
-    (N, C, H W), y as (N, C m, H_out W)), delta = (i d_h - p_h) W + j d_w - p_w, where column q % W reads inside.
-    The q range keeps q + delta inside the plane (a q cut off there would read across a row edge anyway)."""
+def _depthwise(x, wt, kw, w, wo, sh, sw, ph, pw, dh, dw, y):
+    """y[n, o, oh, ow] = sum_{i,j} w[o, i, j] x_pad[n, o // m, oh s_h + i d_h, ow s_w + j d_w] on flat planes
+    (x (N, C, H W), w (C m, k_h k_w), y (N, C m, H_out W_out)), over each kernel offset's reach
+    (:func:`_reach`); with ``same``, y[q] += w x[q + delta] where keep[k, q], in one flat loop."""
     n, c, hw = x.shape
     _, co, length = y.shape
-    kh, kw = wt.shape[1:]
-    m = co // c
-    keep = _keep_columns(kw, w, pw, dw, length)
-    zero = y.dtype.type(0)
+    same, reach, keep = _reach(wt.shape[1] // kw, kw, hw, length, w, wo, sh, sw, ph, pw, dh, dw)
+    m, zero = co // c, y.dtype.type(0)
     for p in prange(n * co):
         b, o = _split_plane(p, co)
         ch = o // m
         for q in range(length):
             y[b, o, unsigned(q)] = 0
-        for i in range(kh):
-            r_lo, r_hi = _valid_range(i * dh - ph, 1, hw // w, length // w)
-            for j in range(kw):
-                delta = (i * dh - ph) * w + j * dw - pw
-                wij = wt[o, i, j]
-                for q in range(max(r_lo * w, -delta), min(r_hi * w, hw - delta)):
-                    v = wij * x[b, ch, unsigned(q + delta)]
-                    y[b, o, unsigned(q)] += v if keep[j, unsigned(q)] else zero
+        for k in range(reach.shape[0]):
+            r_lo, r_hi, lo, hi, delta, q_lo, q_hi = reach[k]
+            wk = wt[o, k]
+            if same:
+                for q in range(q_lo, q_hi):
+                    v = wk * x[b, ch, unsigned(q + delta)]
+                    y[b, o, unsigned(q)] += v if keep[k, unsigned(q)] else zero
+                continue
+            for oh in range(r_lo, r_hi):
+                src = delta + oh * sh * w
+                for ow in range(lo, hi):
+                    y[b, o, unsigned(oh * wo + ow)] += wk * x[b, ch, unsigned(src + ow * sw)]
 
 
 @Twin
-def _depthwise_backward(dy, x, wt, sh, sw, ph, pw, dh, dw, input_grad, dx, dwt):
+def _depthwise_backward(dy, x, wt, kw, w, wo, sh, sw, ph, pw, dh, dw, input_grad, dx, dwt):
     """dx[n, c, ih, iw] = sum of w[o, i, j] dy[n, o, oh, ow] over the (o, i, j, oh, ow) that read (ih, iw)
     (with input_grad), dw[o, i, j] = sum_{n,oh,ow} dy[n, o, oh, ow] x_pad[n, c, oh s_h + i d_h, ow s_w + j d_w]:
-    :func:`_depthwise`'s loops with the assignment turned round, one channel c (its m filters) per thread."""
-    n, c, h, w = x.shape
-    _, co, ho, wo = dy.shape
-    kh, kw = wt.shape[1:]
-    m = co // c
-    for ch in prange(c):
-        part = np.zeros((m, kh, kw, ho, wo), dy.dtype)
-        for b in range(n):
-            if input_grad:
-                dx[b, ch] = 0
-            for t in range(m):
-                o = ch * m + t
-                for i in range(kh):
-                    r_lo, r_hi = _valid_range(i * dh - ph, sh, h, ho)
-                    for j in range(kw):
-                        off = j * dw - pw
-                        lo, hi = _valid_range(off, sw, w, wo)
-                        wij = wt[o, i, j]
-                        for oh in range(r_lo, r_hi):
-                            ih = oh * sh + i * dh - ph
-                            for ow in range(lo, hi):
-                                g = dy[b, o, oh, unsigned(ow)]
-                                part[t, i, j, oh, unsigned(ow)] += g * x[b, ch, ih, unsigned(ow * sw + off)]
-                                if input_grad:
-                                    dx[b, ch, ih, unsigned(ow * sw + off)] += wij * g
-        _sum_parts(part.reshape(m * kh * kw, ho * wo), dwt[ch])
-
-
-@Twin
-def _depthwise_backward_same(dy, x, wt, w, ph, pw, dh, dw, input_grad, dx, dwt):
-    """Stride 1, W_out == W: :func:`_depthwise_backward` on flat planes (dy (N, C m, H_out W), x and dx
-    (N, C, H W)), the index pairs (q, q + delta) of :func:`_depthwise_same`."""
+    :func:`_depthwise`'s index pairs with the assignment turned round, one channel c (its m filters) per thread."""
     n, c, hw = x.shape
     _, co, length = dy.shape
-    kh, kw = wt.shape[1:]
-    m = co // c
-    keep = _keep_columns(kw, w, pw, dw, length)
-    zero = dy.dtype.type(0)
+    same, reach, keep = _reach(wt.shape[1] // kw, kw, hw, length, w, wo, sh, sw, ph, pw, dh, dw)
+    m, zero = co // c, dy.dtype.type(0)
     for ch in prange(c):
-        part = np.zeros((m, kh, kw, length), dy.dtype)
+        part = np.zeros((m, reach.shape[0], length), dy.dtype)
         for b in range(n):
             if input_grad:
                 for q in range(hw):
                     dx[b, ch, unsigned(q)] = 0
             for t in range(m):
                 o = ch * m + t
-                for i in range(kh):
-                    r_lo, r_hi = _valid_range(i * dh - ph, 1, hw // w, length // w)
-                    for j in range(kw):
-                        delta = (i * dh - ph) * w + j * dw - pw
-                        wij = wt[o, i, j]
-                        q_lo, q_hi = max(r_lo * w, -delta), min(r_hi * w, hw - delta)
+                for k in range(reach.shape[0]):
+                    wk = wt[o, k]
+                    r_lo, r_hi, lo, hi, delta, q_lo, q_hi = reach[k]
+                    if same:
                         for q in range(q_lo, q_hi):
                             v = dy[b, o, unsigned(q)] * x[b, ch, unsigned(q + delta)]
-                            part[t, i, j, unsigned(q)] += v if keep[j, unsigned(q)] else zero
+                            part[t, k, unsigned(q)] += v if keep[k, unsigned(q)] else zero
                         if input_grad:
                             for q in range(q_lo, q_hi):
-                                v = wij * dy[b, o, unsigned(q)]
-                                dx[b, ch, unsigned(q + delta)] += v if keep[j, unsigned(q)] else zero
-        _sum_parts(part.reshape(m * kh * kw, length), dwt[ch])
+                                v = wk * dy[b, o, unsigned(q)]
+                                dx[b, ch, unsigned(q + delta)] += v if keep[k, unsigned(q)] else zero
+                        continue
+                    for oh in range(r_lo, r_hi):
+                        src = delta + oh * sh * w
+                        for ow in range(lo, hi):
+                            g = dy[b, o, unsigned(oh * wo + ow)]
+                            part[t, k, unsigned(oh * wo + ow)] += g * x[b, ch, unsigned(src + ow * sw)]
+                            if input_grad:
+                                dx[b, ch, unsigned(src + ow * sw)] += wk * g
+        _sum_parts(part.reshape(m * reach.shape[0], length), dwt[ch])
 
 
 @njit(**_OPTIONS)
@@ -385,15 +345,11 @@ def depthwise_conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, 
     x = np.ascontiguousarray(x)
     n, c, h, width = x.shape
     co, _, kh, kw = w.shape
-    wt = np.ascontiguousarray(w).reshape(co, kh, kw)
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = out_size(h, kh, sh, ph, dh), out_size(width, kw, sw, pw, dw)
     y = np.empty((n, co, ho, wo), dtype=x.dtype)
-    if sh == 1 and sw == 1 and wo == width:
-        _depthwise_same(y.size * kh * kw, x.reshape(n, c, h * width), wt, width, ph, pw, dh, dw,
-                        y.reshape(n, co, ho * wo))
-    else:
-        _depthwise(y.size * kh * kw, x, wt, sh, sw, ph, pw, dh, dw, y)
+    _depthwise(y.size * kh * kw, x.reshape(n, c, h * width), np.ascontiguousarray(w).reshape(co, kh * kw), kw,
+               width, wo, sh, sw, ph, pw, dh, dw, y.reshape(n, co, ho * wo))
     return y
 
 
@@ -403,15 +359,11 @@ def depthwise_conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, st
     dout, x = np.ascontiguousarray(dout), np.ascontiguousarray(x)
     n, c, h, width = x.shape
     co, _, kh, kw = w.shape
-    wt = np.ascontiguousarray(w).reshape(co, kh, kw)
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = dout.shape[2:]
     dx = np.empty_like(x)                                # not written without input_grad
     dwt = np.empty((c, co // c * kh * kw), dtype=x.dtype)     # row c: the (t, i, j) of filters c m + t
-    work = dout.size * kh * kw
-    if sh == 1 and sw == 1 and wo == width:
-        _depthwise_backward_same(work, dout.reshape(n, co, ho * wo), x.reshape(n, c, h * width), wt, width,
-                                 ph, pw, dh, dw, input_grad, dx.reshape(n, c, h * width), dwt)
-    else:
-        _depthwise_backward(work, dout, x, wt, sh, sw, ph, pw, dh, dw, input_grad, dx, dwt)
+    _depthwise_backward(dout.size * kh * kw, dout.reshape(n, co, ho * wo), x.reshape(n, c, h * width),
+                        np.ascontiguousarray(w).reshape(co, kh * kw), kw, width, wo, sh, sw, ph, pw, dh, dw,
+                        input_grad, dx.reshape(n, c, h * width), dwt)
     return (dx if input_grad else None), dwt.reshape(w.shape)
