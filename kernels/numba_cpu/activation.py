@@ -2,14 +2,15 @@
 scalars and called once per element inside one ``prange`` loop; PReLU by hand.
 
 A declaration is plain Python over the vocabulary of ``pointwise.py``; here that vocabulary is
-rebound to scalar functions (``math.exp``, a ``where`` that selects, NaN-propagating
-``maximum``/``minimum``) and the function is compiled with Numba once per dtype, with every
+rebound to scalar functions (exp, expm1, log1p, tanh and, for float32, erfc from :mod:`.elementary`,
+which LLVM can vectorise; float64 keeps ``math.erfc``; a ``where`` that selects,
+NaN-propagating ``maximum``/``minimum``) and the function is compiled with Numba once per dtype, with every
 float literal and module constant turned into that dtype, as NumPy and CUDA treat them (a
 float64 literal would make each float32 element take a round trip through float64, at twice
 the cost). The loop around it is one of three templates (one, two or three input arrays),
 given the compiled function under the global name ``kernel`` and compiled as a :class:`Twin`.
 Parameters arrive as a tuple of the array's dtype. Each loop's name carries a digest of
-``pointwise.py``, so that Numba's on-disk cache (which knows nothing of the functions a
+``pointwise.py`` and ``elementary.py``, so that Numba's on-disk cache (which knows nothing of the functions a
 kernel calls) never serves a kernel compiled from an older declaration.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from numba import njit, prange
 
 from .. import pointwise
 from ..pointwise import HELPERS, POINTWISE
-from . import _OPTIONS, Twin
+from . import _OPTIONS, Twin, elementary
 
 __all__ = [name for op in POINTWISE for name in (op, op + "_backward")] + ["prelu", "prelu_backward"]
 
@@ -47,8 +48,9 @@ def _minimum(a, b):
     return a if (a < b or a != a) else b
 
 
-_VOCABULARY = dict(where=_where, maximum=_maximum, minimum=_minimum, abs=abs, exp=math.exp, expm1=math.expm1,
-                   log1p=math.log1p, tanh=math.tanh, erfc=math.erfc)
+_VOCABULARY = dict(where=_where, maximum=_maximum, minimum=_minimum, abs=abs, exp=elementary.exp,
+                   expm1=elementary.expm1, log1p=elementary.log1p, tanh=elementary.tanh, erfc=math.erfc)
+_FLOAT32_VOCABULARY = dict(erfc=elementary.erfc32)
 _CONSTANTS = {k: v for k, v in vars(pointwise).items() if isinstance(v, float)}
 _namespaces: dict[np.dtype, dict[str, Any]] = {}
 
@@ -60,21 +62,30 @@ class _TypedLiterals(ast.NodeTransformer):
         return ast.Call(ast.Name("T", ast.Load()), [node], []) if isinstance(node.value, float) else node
 
 
-def _scalar(fn: Callable, namespace: dict[str, Any]) -> Any:
-    """``fn`` compiled for scalars of one dtype: its source with typed literals, run in ``namespace``."""
+def _scalar(fn: Callable, namespace: dict[str, Any], arrays: int | None = None) -> Any:
+    """``fn`` compiled for scalars of one dtype: its source with typed literals, run in ``namespace``, and
+    inlined where it is called (so that the loops around it can be vectorised). With ``arrays``, the
+    arguments after the first ``arrays`` arrive as one tuple ``params`` (the loop templates pass them so)."""
     func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     func.decorator_list = []
+    if arrays is not None:
+        names = [a.arg for a in func.args.args[arrays:]]
+        func.args = ast.arguments([], func.args.args[:arrays] + [ast.arg("params")], None, [], [], None, [])
+        func.body[:0] = [ast.Assign([ast.Name(n, ast.Store())],
+                                    ast.Subscript(ast.Name("params", ast.Load()), ast.Constant(i), ast.Load()))
+                         for i, n in enumerate(names)]
     module = ast.fix_missing_locations(ast.Module([_TypedLiterals().visit(func)], []))
     local: dict[str, Any] = {}
     exec(compile(module, inspect.getsourcefile(fn), "exec"), namespace, local)
-    return njit(fastmath=False)(local[fn.__name__])
+    return njit(fastmath=False, inline="always")(local[fn.__name__])
 
 
 def _namespace(dtype: np.dtype) -> dict[str, Any]:
     """The vocabulary, the constants and the helpers for scalars of ``dtype``."""
     ns = _namespaces.get(dtype)
     if ns is None:
-        ns = {**_VOCABULARY, **{k: dtype.type(v) for k, v in _CONSTANTS.items()}, "T": dtype.type}
+        ns = {**_VOCABULARY, **(_FLOAT32_VOCABULARY if dtype == np.float32 else {}),
+              **{k: dtype.type(v) for k, v in _CONSTANTS.items()}, "T": dtype.type}
         ns.update({name: _scalar(fn, ns) for name, fn in HELPERS.items()})
         _namespaces[dtype] = ns
     return ns
@@ -82,31 +93,32 @@ def _namespace(dtype: np.dtype) -> dict[str, Any]:
 
 def _map1(a, params, out):
     for i in prange(out.size):
-        out[i] = kernel(a[i], *params)  # noqa: F821 (each compiled copy has its own kernel)
+        out[i] = kernel(a[i], params)  # noqa: F821 (each compiled copy has its own kernel)
 
 
 def _map2(a, b, params, out):
     for i in prange(out.size):
-        out[i] = kernel(a[i], b[i], *params)  # noqa: F821
+        out[i] = kernel(a[i], b[i], params)  # noqa: F821
 
 
 def _map3(a, b, c, params, out):
     for i in prange(out.size):
-        out[i] = kernel(a[i], b[i], c[i], *params)  # noqa: F821
+        out[i] = kernel(a[i], b[i], c[i], params)  # noqa: F821
 
 
 _MAPS = {1: _map1, 2: _map2, 3: _map3}
-_DIGEST = hashlib.sha1(inspect.getsource(pointwise).encode()).hexdigest()[:10]
+_DIGEST = hashlib.sha1((inspect.getsource(pointwise) + inspect.getsource(elementary)).encode()).hexdigest()[:10]
 
 
 def _primitive(fn: Callable, arrays: int) -> Callable:
     """The primitive ``f(*arrays, *params)``: ``fn`` (a declaration) mapped over ``arrays`` same-shape arrays."""
     loops: dict[np.dtype, Twin] = {}
+    defaults = [p.default for p in list(inspect.signature(fn).parameters.values())[arrays:]]
 
     def loop(dtype: np.dtype) -> Twin:
         if dtype not in loops:
             name = f"{fn.__name__}_{dtype.name}_{_DIGEST}"
-            template = types.FunctionType(_MAPS[arrays].__code__, {"kernel": _scalar(fn, _namespace(dtype)),
+            template = types.FunctionType(_MAPS[arrays].__code__, {"kernel": _scalar(fn, _namespace(dtype), arrays),
                                                                   "prange": prange, "__name__": __name__}, name)
             template.__qualname__ = name
             loops[dtype] = Twin(template)
@@ -116,7 +128,7 @@ def _primitive(fn: Callable, arrays: int) -> Callable:
         first = np.ascontiguousarray(args[0])
         flat = [first.reshape(-1)] + [np.ascontiguousarray(a, dtype=first.dtype).reshape(-1) for a in args[1:arrays]]
         out = np.empty_like(first)
-        params = tuple(first.dtype.type(p) for p in args[arrays:])
+        params = tuple(first.dtype.type(p) for p in (*args[arrays:], *defaults[len(args) - arrays:]))
         loop(first.dtype)(first.size, *flat, params, out.reshape(-1))
         return out
     call.__name__, call.__doc__ = fn.__name__, fn.__doc__
