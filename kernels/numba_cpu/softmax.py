@@ -26,6 +26,7 @@ from numba import njit, prange
 
 from .. import lines
 from . import _OPTIONS, Twin
+from .elementary import exp
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "softmax_cross_entropy", "softmax_cross_entropy_backward"]
@@ -47,14 +48,14 @@ def _line_max(x, a, b):
 @njit(inline="always", **_OPTIONS)
 def _softmax_line(x, a, b, take_log, y):
     """y[a, :, b] = exp(x - m) / sum exp(x - m), or (x - m) - log sum exp(x - m) when ``take_log``,
-    along line (a, b), in float64 until the store."""
+    along line (a, b): the exponentials first (stored in y, a loop LLVM vectorises), then their sum in
+    float64, then the line."""
     m = float(_line_max(x, a, b))
+    for k in range(x.shape[1]):
+        y[a, k, b] = exp(float(x[a, k, b]) - m)
     total = 0.0
     for k in range(x.shape[1]):
-        e = math.exp(float(x[a, k, b]) - m)
-        total += e
-        if not take_log:
-            y[a, k, b] = e
+        total += y[a, k, b]
     lse = math.log(total)
     for k in range(x.shape[1]):
         y[a, k, b] = (float(x[a, k, b]) - m) - lse if take_log else y[a, k, b] / total
@@ -81,7 +82,7 @@ def _softmax_backward(dy, y, take_log, dx):
             total += float(dy[a, k, b]) if take_log else float(dy[a, k, b]) * float(y[a, k, b])
         for k in range(nk):
             g = float(dy[a, k, b])
-            dx[a, k, b] = g - math.exp(float(y[a, k, b])) * total if take_log else y[a, k, b] * (g - total)
+            dx[a, k, b] = g - exp(float(y[a, k, b])) * total if take_log else y[a, k, b] * (g - total)
 
 
 @Twin
@@ -106,7 +107,7 @@ def _softmax_cross_entropy_backward(log_probs, targets, smoothing, dlogits):
     n, k = log_probs.shape
     for r in prange(n):
         for j in range(k):
-            g = math.exp(float(log_probs[r, j])) - smoothing / k
+            g = exp(float(log_probs[r, j])) - smoothing / k
             if j == targets[r]:
                 g -= 1.0 - smoothing
             dlogits[r, j] = g / n
