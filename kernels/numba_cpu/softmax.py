@@ -9,9 +9,10 @@ m = max_k x_k (NaN if any x_k is NaN):
     softmax(x)_k     = exp(x_k - m) / sum_j exp(x_j - m)
     log_softmax(x)_k = (x_k - m) - log sum_j exp(x_j - m)
 
-The two share their kernels, which take a flag ``take_log``: one pass finds m
-and the sum, the next writes either line. Sums are accumulated in float64;
-outputs keep the input's dtype. Backward primitives take the forward's output,
+The two share their kernels, which take a flag ``take_log``: one pass finds m,
+one writes exp(x_k - m) into the output line (with ``elementary.exp``, so LLVM
+vectorises it), one adds them up, and the last writes either line. Sums are
+accumulated in float64; outputs keep the input's dtype. Backward primitives take the forward's output,
 as in ``numpy_ref.softmax``:
 
     y = softmax(x):      dx = y (dy - sum_k dy y)
