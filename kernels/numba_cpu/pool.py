@@ -11,14 +11,15 @@ pooling as 0 (it adds nothing; whether it counts in the divisor is
 Max pooling keeps the argmax of its first maximum in row-major window order, as
 ``numpy.argmax`` does (a NaN counts as the maximum, so it propagates). The
 running maximum is updated with selects, not branches (with random data a
-compare-and-branch mispredicts about every other element), one output row at a
-time with the kernel offsets outermost, as average pooling adds (stride 2 spelt
-out, so that LLVM sees the stride and vectorises: 3x3 / stride 2 on 32x32 planes
-14 -> 6 ms); the common 2x2 / stride 2 / no padding window has its own unrolled
-kernel. Max backward adds dout into the argmax pixels.
+compare-and-branch mispredicts about every other element). Max and average
+pooling share one kernel (:func:`_pool`): one output row at a time, the kernel
+offsets outermost, so that the inner loops run along the row and LLVM vectorises
+them (stride 2 spelt out, so that it sees the stride: 3x3 / stride 2 max pooling
+on 32x32 planes 14 -> 6 ms); the common 2x2 / stride 2 / no padding max window
+has its own unrolled kernel. Max backward adds dout into the argmax pixels.
 
-Average pooling works one output row at a time, adding the window's pixels in
-row-major order in the input's dtype, and its backward is col2im's gather
+Average pooling adds the window's pixels in row-major order in the input's
+dtype, and its backward is col2im's gather
 (``conv.add_windows``) reading dout / divisor as the column row of every
 kernel offset (a zero step between offsets, so no copy): both are bit-equal to
 the reference.
@@ -45,36 +46,6 @@ def _keep_max(v, at, best, arg):
     A select, not a branch (with random data a branch mispredicts about every other element)."""
     wins = (v > best) | ((v != v) & (best == best))
     return (v if wins else best), (at if wins else arg)
-
-
-@Twin
-def _max_pool(x, kh, kw, sh, sw, ph, pw, out, argmax):
-    """out = max over the clipped window; argmax = h W + w of its first maximum, one output row at a time:
-    each output starts at -inf with its window's first pixel as argmax, then the kernel offsets (i, j), in
-    row-major order, update the stretch [lo, hi) of outputs that read inside the image (as average pooling
-    adds them: inner loops LLVM vectorises); only a strictly larger value (or a first NaN) wins."""
-    n, c, h, w = x.shape
-    ho, wo = out.shape[2], out.shape[3]
-    lowest = x.dtype.type(-np.inf)
-    for p in prange(n * c):
-        b, ch = _split_plane(p, c)
-        for oh in range(ho):
-            first_row = max(oh * sh - ph, 0) * w
-            for ow in range(wo):
-                out[b, ch, oh, ow] = lowest
-                argmax[b, ch, oh, ow] = first_row + max(ow * sw - pw, 0)
-            for i in range(kh):
-                ih = oh * sh - ph + i
-                if ih < 0 or ih >= h:
-                    continue
-                for j in range(kw):
-                    lo, hi = _valid_range(j - pw, sw, w, wo)
-                    for ow in range(lo, hi):
-                        iw = (ow * 2 if sw == 2 else ow * sw) + j - pw        # a literal stride 2 vectorises
-                        best, arg = _keep_max(x[b, ch, ih, unsigned(iw)], ih * w + iw, out[b, ch, oh, unsigned(ow)],
-                                              argmax[b, ch, oh, unsigned(ow)])
-                        out[b, ch, oh, unsigned(ow)] = best
-                        argmax[b, ch, oh, unsigned(ow)] = arg
 
 
 @Twin
@@ -108,22 +79,28 @@ def _max_pool_backward(dout, argmax, dx):
 
 
 @Twin
-def _avg_pool(x, kh, kw, sh, sw, ph, pw, divisor, out):
-    """out = (sum of the window's pixels, row-major) / divisor (1 x 1, or H_out x W_out), built one output
-    row at a time.
+def _pool(x, kh, kw, sh, sw, ph, pw, take_max, divisor, out, argmax):
+    """One output row at a time: with ``take_max``, out = max over the clipped window and argmax = h W + w
+    of its first maximum; else out = (sum of the window's pixels, row-major) / divisor (1 x 1, or
+    H_out x W_out).
 
-    For kernel offset (i, j) the outputs that read inside the image are the
-    columns ``[lo, hi)`` (``_valid_range``); adding those stretches in (i, j)
-    order gives every output its window sum in the reference's order, with
-    inner loops LLVM can vectorise.
+    For kernel offset (i, j) the outputs that read inside the image are the columns ``[lo, hi)``
+    (``_valid_range``); visiting the offsets in (i, j) order updates every output in its window's
+    row-major order (the reference's), with inner loops LLVM vectorises (stride 2 spelt out, so that it
+    sees the stride). A maximum starts at -inf with its window's first pixel as argmax, and only a
+    strictly larger value (or a first NaN) replaces it.
     """
     n, c, h, w = x.shape
     ho, wo = out.shape[2], out.shape[3]
+    start = x.dtype.type(-np.inf if take_max else 0)
     for p in prange(n * c):
         b, ch = _split_plane(p, c)
         for oh in range(ho):
+            first_row = max(oh * sh - ph, 0) * w
             for ow in range(wo):
-                out[b, ch, oh, ow] = 0
+                out[b, ch, oh, ow] = start
+                if take_max:
+                    argmax[b, ch, oh, ow] = first_row + max(ow * sw - pw, 0)
             for i in range(kh):
                 ih = oh * sh - ph + i
                 if ih < 0 or ih >= h:
@@ -131,7 +108,17 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, divisor, out):
                 for j in range(kw):
                     lo, hi = _valid_range(j - pw, sw, w, wo)
                     for ow in range(lo, hi):
-                        out[b, ch, oh, unsigned(ow)] += x[b, ch, ih, unsigned(ow * sw + j - pw)]
+                        iw = (ow * 2 if sw == 2 else ow * sw) + j - pw
+                        v = x[b, ch, ih, unsigned(iw)]
+                        if take_max:
+                            best, arg = _keep_max(v, ih * w + iw, out[b, ch, oh, unsigned(ow)],
+                                                  argmax[b, ch, oh, unsigned(ow)])
+                            out[b, ch, oh, unsigned(ow)] = best
+                            argmax[b, ch, oh, unsigned(ow)] = arg
+                        else:
+                            out[b, ch, oh, unsigned(ow)] += v
+            if take_max:
+                continue
             if divisor.size == 1:       # one divisor (a loop-invariant scalar: LLVM vectorises this loop)
                 d = divisor[0, 0]
                 for ow in range(wo):
@@ -156,7 +143,7 @@ def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     if (*kernel, *stride, *padding, ceil_mode) == (2, 2, 2, 2, 0, 0, False):
         _max_pool_2x2(x.size, x, out, argmax)
     else:
-        _max_pool(x.size, x, *kernel, *stride, *padding, out, argmax)
+        _pool(x.size, x, *kernel, *stride, *padding, True, np.ones((1, 1), x.dtype), out, argmax)
     return out, argmax
 
 
@@ -175,7 +162,7 @@ def avg_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, ceil_mo
     """out = sum over each zero-padded window / its divisor (``numpy_ref.pool.avg_divisor``)."""
     x, out = _with_outputs(x, kernel, stride, padding, ceil_mode, None)
     divisor = avg_divisor(x.shape[2:], out.shape[2:], kernel, stride, padding, count_include_pad, x.dtype)
-    _avg_pool(x.size, x, *kernel, *stride, *padding, divisor, out)
+    _pool(x.size, x, *kernel, *stride, *padding, False, divisor, out, np.empty((1, 1, 1, 1), np.int64))
     return out
 
 
