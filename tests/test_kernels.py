@@ -451,6 +451,15 @@ def test_activations_match_reference(kernels, primitive, dtype, shape, shared, s
     check(kernels, primitive, *activation_args(primitive, x, dy, shared))
 
 
+@pytest.mark.parametrize("name", sorted(op.name for op in POINTWISE.values() if op.params))
+def test_numba_activation_parameters_left_out_take_the_declared_defaults(name):
+    op = getattr(backend.kernels("numba"), name)
+    x = np.linspace(-30.0, 30.0, 61)
+    defaults = tuple(POINTWISE[name].params.values())
+    assert np.array_equal(op(x), op(x, *defaults)) and np.array_equal(op(x, *defaults[:1]), op(x, *defaults))
+    assert not np.array_equal(op(x, *defaults), op(x, *(2 * d + 1 for d in defaults)))      # the parameters count
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("primitive", [p for p in ACTIVATIONS if not p.endswith("_backward")])
 def test_activations_propagate_nan_and_handle_extremes(kernels, primitive, dtype):
