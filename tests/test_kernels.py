@@ -458,6 +458,8 @@ def test_numba_activation_parameters_left_out_take_the_declared_defaults(name):
     defaults = tuple(POINTWISE[name].params.values())
     assert np.array_equal(op(x), op(x, *defaults)) and np.array_equal(op(x, *defaults[:1]), op(x, *defaults))
     assert not np.array_equal(op(x, *defaults), op(x, *(2 * d + 1 for d in defaults)))      # the parameters count
+    with pytest.raises(TypeError, match=f"{name}_forward takes 1 arrays and at most {len(defaults)} parameters"):
+        op(x, *defaults, 1.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -8,7 +8,8 @@ kernels and their helpers are compiled with ``_OPTIONS``
 dtype), and the compiled code is cached on disk (``NUMBA_CACHE_DIR``, or the
 ``__pycache__`` beside these files), so a new process loads them instead of
 compiling. ``error_model="numpy"`` makes a float division by zero give inf or NaN,
-as in NumPy, instead of raising ZeroDivisionError: the test for a zero divisor
+as in NumPy, instead of raising ZeroDivisionError (and an integer division by zero
+gives 0: the kernels trust their callers, which check shapes first): the test for a zero divisor
 is a branch out of the loop, and it kept LLVM from vectorising any loop that
 divides (sigmoid ran 7x slower with it).
 

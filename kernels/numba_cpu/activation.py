@@ -125,6 +125,9 @@ def _primitive(fn: Callable, arrays: int) -> Callable:
         return loops[dtype]
 
     def call(*args: Any) -> np.ndarray:
+        if not arrays <= len(args) <= arrays + len(defaults):
+            raise TypeError(f"{fn.__name__} takes {arrays} arrays and at most {len(defaults)} parameters, "
+                            f"got {len(args)} arguments")
         first = np.ascontiguousarray(args[0])
         flat = [first.reshape(-1)] + [np.ascontiguousarray(a, dtype=first.dtype).reshape(-1) for a in args[1:arrays]]
         out = np.empty_like(first)

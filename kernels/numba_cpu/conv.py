@@ -34,7 +34,7 @@ stride 1 and W_out == W, where a per-column mask ``keep[j, q]`` drops the reads 
 wrap round a row edge. The backward walks the same index pairs (q, q + delta) with
 the assignment turned round: dx[q + delta] += w dy[q] (a scatter, but each
 thread owns one channel's planes, so no two threads write one pixel) and
-dw[o, i, j] += dy[q] x[q + delta], kept as elementwise partial sums part[t, i, j, q]
+dw[o, i, j] += dy[q] x[q + delta], kept as elementwise partial sums part[t, k, q] (k = i k_w + j)
 (vectorised) and added up in q order at the end: the same order on any thread count.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ cannot vectorise without a vector maths library, which PyPI's llvmlite does not 
 These versions are straight-line arithmetic, integer operations on the IEEE bit patterns and
 selects, so a pointwise loop over them runs several lanes at a time (4 float64 lanes with AVX2, 8
 with AVX-512). All of them compute in float64 (a float32 input is widened exactly and the result
-rounded once). Against NumPy: exp within 1 ulp, expm1 2, log1p and tanh 3 (``tests/test_elementary.py``).
+rounded once). Against NumPy: exp within 1 ulp, expm1 2, log1p 3, tanh 4 (``tests/test_elementary.py``).
 
 exp
 ---
@@ -51,6 +51,10 @@ exact in float64 for a float32 a. erfc(-a) = 2 - erfc(a). float64 keeps the C li
     np.polynomial.polynomial.polyfit(t, target, 12)[::-1]      # _ERFC_FIT
 
 NaN propagates through every function; the clamps compare so that a NaN is left as it is.
+
+After editing this file, delete ``kernels/numba_cpu/__pycache__``: Numba's disk cache checks only the
+source file of each kernel, not the functions it inlines from here (the pointwise loops carry a digest
+of this file in their names; the softmax kernels do not).
 """
 from __future__ import annotations
 

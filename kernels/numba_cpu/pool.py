@@ -21,8 +21,9 @@ has its own unrolled kernel. Max backward adds dout into the argmax pixels.
 Average pooling adds the window's pixels in row-major order in the input's
 dtype, and its backward is col2im's gather
 (``conv.add_windows``) reading dout / divisor as the column row of every
-kernel offset (a zero step between offsets, so no copy): both are bit-equal to
-the reference.
+kernel offset (a zero step between offsets, so no copy): both add in the
+reference's order, so they are bit-equal to it wherever NumPy also adds in order
+(its pairwise ``sum`` differs for a 1x1 output of a window of 8 or more pixels).
 
 Every kernel owns whole (n, c) planes, so no two threads write the same pixel.
 """

@@ -12,7 +12,8 @@ m = max_k x_k (NaN if any x_k is NaN):
 The two share their kernels, which take a flag ``take_log``: one pass finds m,
 one writes exp(x_k - m) into the output line (with ``elementary.exp``, so LLVM
 vectorises it), one adds them up, and the last writes either line. Sums are
-accumulated in float64; outputs keep the input's dtype. Backward primitives take the forward's output,
+accumulated in float64 (of the exponentials as stored: rounded to float32 for a
+float32 line); outputs keep the input's dtype. Backward primitives take the forward's output,
 as in ``numpy_ref.softmax``:
 
     y = softmax(x):      dx = y (dy - sum_k dy y)
