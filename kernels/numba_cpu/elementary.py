@@ -75,7 +75,7 @@ _LN2_HI = 0.6931467056274414                # ln 2 with the low 32 bits of its s
 _LN2_LO = 4.7493250390316726e-07            # ln 2 - _LN2_HI, rounded
 _TAYLOR = np.array([1.0 / math.factorial(n) for n in range(13, 0, -1)])     # e^r's Taylor coefficients, r^13 .. r^1
 _ATANH = np.array([1.0 / (2 * j + 1) for j in range(10, -1, -1)])    # 2 atanh(s) = 2 s sum_j s^2j / (2j + 1)
-_SQRT_HALF = 0.7071067811865476
+_SQRT_2 = 1.4142135623730951
 _ERFC_FIT = np.array([0.10393353189312678, -0.8303596874627767, 2.7922015042202295, -5.092559535344054,
                       5.373656472696352, -3.286841645506697, 1.3131809827191414, -0.5506787201075896,
                       -0.005671530624196984, 0.07282535292597134, 0.37586466532386564, 0.9999599336393673,
@@ -151,7 +151,7 @@ def log1p(x):
     bits = _bits(u)
     e = ((bits >> 52) & 0x7FF) - 1023
     m = _from_bits((bits & 0xFFFFFFFFFFFFF) | (1023 << 52))          # u = 2^e m, 1 <= m < 2
-    high = m > 2.0 * _SQRT_HALF
+    high = m > _SQRT_2
     m = 0.5 * m if high else m
     e = e + 1 if high else e
     s = (m - 1.0) / (m + 1.0)
