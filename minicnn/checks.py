@@ -38,6 +38,14 @@ def is_positive_int(value: Any) -> bool:
     return _is_int(value) and value >= 1
 
 
+def positive_int(value: Any, name: str, where: str) -> int:
+    """``value`` as a Python int; ValueError naming ``where`` unless it is an integer >= 1
+    (see :func:`is_positive_int`)."""
+    if not is_positive_int(value):
+        raise ValueError(f"{where}: {name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
 def finite_float(value: Any, name: str, where: str) -> float:
     """``value`` as a Python float; TypeError when it is not a real number (a string is not), ValueError
     when it is not finite."""

@@ -116,12 +116,13 @@ def col2im(cols: Any, x_shape: tuple[int, int, int, int], kernel_size: int | Pai
 
 
 def conv_output_hw(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                   where: Where) -> Pair:
-    """(H_out, W_out) of a window op on an (N, C, H, W) input; ValueError naming ``where`` when the
-    (dilated) kernel is larger than the padded input, so that no output position exists."""
+                   where: Where, ceil_mode: bool = False) -> Pair:
+    """(H_out, W_out) of a window op on an (N, C, H, W) input (convolution, or pooling with its
+    ``ceil_mode``); ValueError naming ``where`` when the (dilated) kernel is larger than the padded input,
+    so that no output position exists."""
     h, w = x_shape[2:]
-    ho = conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0])
-    wo = conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    ho = conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    wo = conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     if ho < 1 or wo < 1:
         dilated = f" (dilation {dilation})" if dilation != (1, 1) else ""
         raise ValueError(f"{label(where)}: kernel {kernel[0]}x{kernel[1]}{dilated} is larger than the padded "
@@ -245,8 +246,7 @@ def _depthwise_applies(cache: Conv2dCache) -> bool:
 
 def _by_group(w: Any, groups: int) -> Any:
     """W_g: the weight (C_out, C_in/G, k_h, k_w) as G matrices (C_out/G, K), one row per output channel."""
-    c_out = w.shape[0]
-    return w.reshape(groups, c_out // groups, -1)
+    return w.reshape(groups, w.shape[0] // groups, -1)
 
 
 def _columns(cache: Conv2dCache) -> Iterator[tuple[slice, Any]]:

@@ -53,12 +53,10 @@ def dropout_forward(x: Any, p: float = 0.5, training: bool = True, rng: np.rando
     if not training or p == 0.0:
         return x, DropoutCache(None, (tuple(x.shape), x.dtype))
     if mask is None:
-        keep = (rng if rng is not None else generator()).random(tuple(x.shape)) < 1.0 - p
-    else:
-        keep = mask
-        if tuple(keep.shape) != tuple(x.shape):
-            raise ValueError(f"dropout: mask has shape {tuple(keep.shape)}, input has shape {tuple(x.shape)}")
-    scaled = backend.asarray(keep, dtype=x.dtype) / (1.0 - p)
+        mask = (rng if rng is not None else generator()).random(tuple(x.shape)) < 1.0 - p
+    elif tuple(mask.shape) != tuple(x.shape):
+        raise ValueError(f"dropout: mask has shape {tuple(mask.shape)}, input has shape {tuple(x.shape)}")
+    scaled = backend.asarray(mask, dtype=x.dtype) / (1.0 - p)
     return x * scaled, DropoutCache(scaled, (tuple(x.shape), x.dtype))
 
 

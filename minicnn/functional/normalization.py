@@ -118,7 +118,7 @@ import numbers
 from typing import Any, NamedTuple
 
 from .. import backend
-from ..checks import check_dout, finite_float, is_positive_int, require_float
+from ..checks import check_dout, finite_float, is_positive_int, positive_int, require_float
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "BatchNormCache", "layer_norm_forward", "layer_norm_backward",
            "LayerNormCache", "local_response_norm_forward", "local_response_norm_backward", "LocalResponseNormCache"]
@@ -265,13 +265,12 @@ def local_response_norm_forward(x: Any, size: int, alpha: float = 1e-4, beta: fl
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: expected an input of 3 or more axes (N, C, *), got shape "
                          f"{tuple(x.shape)}")
-    if not is_positive_int(size):
-        raise ValueError(f"local_response_norm: size must be an int >= 1, got {size!r}")
+    size = positive_int(size, "size", "local_response_norm")
     alpha, beta, k = (finite_float(v, name, "local_response_norm") for v, name in ((alpha, "alpha"), (beta, "beta"),
                                                                                   (k, "k")))
     x3 = _as_ncl(x)
-    y3, div = backend.kernels().local_response_norm(x3, int(size), alpha, beta, k)
-    return y3.reshape(x.shape), LocalResponseNormCache(x3, div, int(size), alpha, beta, tuple(x.shape))
+    y3, div = backend.kernels().local_response_norm(x3, size, alpha, beta, k)
+    return y3.reshape(x.shape), LocalResponseNormCache(x3, div, size, alpha, beta, tuple(x.shape))
 
 
 def local_response_norm_backward(dout: Any, cache: LocalResponseNormCache) -> Any:

@@ -91,6 +91,7 @@ import numpy as np
 from .. import backend
 from ..checks import Pair, Where, check_dout, label, pair, require_float, require_ndim
 from ..kernels import out_size
+from .conv import conv_output_hw
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "MaxPool2dCache",
            "avg_pool2d_forward", "avg_pool2d_backward", "AvgPool2dCache",
@@ -133,11 +134,7 @@ def _geometry(x: Any, kernel_size: int | Pair, stride: int | Pair | None, paddin
     require_ndim(x, (4,), op, "(N, C, H, W)")
     kernel, stride, padding = pool_hyperparameters(kernel_size, stride, padding, op)
     ceil_mode = pool_flag(ceil_mode, "ceil_mode", op)
-    h, w = x.shape[2:]
-    if min(pool_output_size(h, kernel[0], stride[0], padding[0], ceil_mode),
-           pool_output_size(w, kernel[1], stride[1], padding[1], ceil_mode)) < 1:
-        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
-                         f"{h + 2 * padding[0]}x{w + 2 * padding[1]}")
+    conv_output_hw(x.shape, kernel, stride, padding, (1, 1), op, ceil_mode)
     return kernel, stride, padding, ceil_mode
 
 

@@ -10,40 +10,26 @@ from typing import Any
 
 from .. import backend
 from .. import functional as F
-from ..checks import finite_float, int_dim, is_positive_int
+from ..checks import finite_float, int_dim, positive_int
 from ..kernels.pointwise import POINTWISE
-from .module import Module, Parameter
+from .module import Module, Parameter, _OpLayer
 
 __all__ = ["ReLU", "LeakyReLU", "ReLU6", "Hardsigmoid", "Hardswish", "ELU", "Sigmoid", "Tanh", "SiLU", "Softplus",
            "GELU", "PReLU", "Softmax", "LogSoftmax"]
 
 
-class _Pointwise(Module):
+class _Pointwise(_OpLayer):
     """The layer of pointwise op ``op``: keyword arguments are its parameters (PyTorch's names), kept
     as attributes of the same names."""
 
-    op: str
-
     def __init__(self, **params: float) -> None:
         super().__init__()
-        values = F.pointwise_params(self.op, **params)
-        for name, value in zip(POINTWISE[self.op].params, values):
+        for name, value in zip(self._args, F.pointwise_params(self.op, **params)):
             setattr(self, name, value)
 
-    def _params(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in POINTWISE[self.op].params}
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self._params().items())
-
-    def forward(self, x: Any) -> Any:
-        forward, _ = F.OPS[self.op]
-        y, cache = forward(x, **self._params())
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.OPS[self.op][1](dy, self._take())
+    @property
+    def _args(self) -> tuple[str, ...]:            # type: ignore[override]
+        return tuple(POINTWISE[self.op].params)
 
 
 class ReLU(_Pointwise):
@@ -121,25 +107,14 @@ class GELU(_Pointwise):
     op = "gelu"
 
 
-class _AlongDim(Module):
+class _AlongDim(_OpLayer):
     """softmax-like layers: op ``op`` along axis ``dim``."""
 
-    op: str
+    _args = ("dim",)
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
         self.dim = int_dim(dim, type(self).__name__)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-    def forward(self, x: Any) -> Any:
-        y, cache = F.OPS[self.op][0](x, self.dim)
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.OPS[self.op][1](dy, self._take())
 
 
 class Softmax(_AlongDim):
@@ -163,9 +138,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
         super().__init__()
-        if not is_positive_int(num_parameters):
-            raise ValueError(f"PReLU: num_parameters must be an int >= 1, got {num_parameters!r}")
-        self.num_parameters = int(num_parameters)
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
         self.init = finite_float(init, "init", "PReLU")
         self.weight = Parameter(backend.xp().full((num_parameters,), self.init, dtype="float32"))
 

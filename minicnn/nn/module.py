@@ -7,7 +7,9 @@ order and ``state_dict`` keys (``"features.3.weight"``) are PyTorch's.
 
 ``forward(x)`` computes the output and keeps what backward needs (the op's
 cache); ``backward(dy)`` returns dx and ADDS each parameter's gradient into
-``param.grad``. A forward's cache is used by exactly one backward.
+``param.grad``. A forward's cache is used by exactly one backward. A layer without
+parameters that only calls one functional pair derives from ``_OpLayer``, which names
+the op and the attributes it passes.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .. import functional as F
 from ..checks import require_float, require_ndim
 
 
@@ -148,8 +151,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
-            yield m
+        return (m for _, m in self.named_modules())
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """``(name, Parameter)`` in PyTorch's order and with PyTorch's names."""
@@ -180,14 +182,16 @@ class Module:
     # ---- state ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Host NumPy copies of every parameter and buffer, under PyTorch's key names."""
-        out: dict[str, np.ndarray] = {}
+        return {key: backend.to_numpy(mod._parameters[name].data if is_param else mod._buffers[name]).copy()
+                for key, mod, name, is_param in self._state_entries()}
+
+    def _state_entries(self) -> Iterator[tuple[str, Module, str, bool]]:
+        """(key, module, name, is_parameter) of every parameter and buffer, in PyTorch's ``state_dict``
+        order: each module's parameters, then its buffers."""
         for mod_name, mod in self.named_modules():
             pre = f"{mod_name}." if mod_name else ""
-            for name, p in mod._parameters.items():
-                out[pre + name] = backend.to_numpy(p.data).copy()
-            for name, b in mod._buffers.items():
-                out[pre + name] = backend.to_numpy(b).copy()
-        return out
+            yield from ((pre + name, mod, name, True) for name in mod._parameters)
+            yield from ((pre + name, mod, name, False) for name in mod._buffers)
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy ``state`` (arrays, or anything ``numpy.asarray`` takes) into this module.
@@ -200,13 +204,7 @@ class Module:
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"{self._name()}.load_state_dict: expected a dict of arrays, got {type(state).__name__}")
-        targets: dict[str, tuple[Module, str, str]] = {}
-        for mod_name, mod in self.named_modules():
-            pre = f"{mod_name}." if mod_name else ""
-            for name in mod._parameters:
-                targets[pre + name] = (mod, name, "param")
-            for name in mod._buffers:
-                targets[pre + name] = (mod, name, "buffer")
+        targets = {key: (mod, name, is_param) for key, mod, name, is_param in self._state_entries()}
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
         if strict and (missing or unexpected):
@@ -215,8 +213,8 @@ class Module:
         for key, value in state.items():
             if key not in targets:
                 continue
-            mod, name, kind = targets[key]
-            current = mod._parameters[name].data if kind == "param" else mod._buffers[name]
+            mod, name, is_param = targets[key]
+            current = mod._parameters[name].data if is_param else mod._buffers[name]
             try:
                 array = np.asarray(backend.to_numpy(value))
             except (TypeError, ValueError) as exc:
@@ -231,8 +229,8 @@ class Module:
         if bad:
             raise ValueError(f"{self._name()}.load_state_dict: nothing was loaded: " + "; ".join(bad))
         for key, value in values.items():                 # every entry is valid: now copy them all
-            mod, name, kind = targets[key]
-            if kind == "param":
+            mod, name, is_param = targets[key]
+            if is_param:
                 p = mod._parameters[name]
                 p.data = backend.asarray(value)
                 p.grad = backend.xp().zeros_like(p.data)
@@ -282,6 +280,26 @@ class Module:
         dimensions (for layers that accept fewer layouts than their functional op)."""
         require_float(x, self._name)
         require_ndim(x, ndims, self._name)
+
+
+class _OpLayer(Module):
+    """A layer without parameters over one functional pair, ``F.OPS[op]``: forward calls
+    ``<op>_forward(x, *args)`` with the attributes named in ``_args``, in order (the op checks x), and keeps
+    its cache for ``<op>_backward``. The repr lists those attributes as ``name=value``."""
+
+    op: str
+    _args: tuple[str, ...] = ()
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._args)
+
+    def forward(self, x: Any) -> Any:
+        y, cache = F.OPS[self.op][0](x, *[getattr(self, name) for name in self._args])
+        self._save(cache)
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        return F.OPS[self.op][1](dy, self._take())
 
 
 class Sequential(Module):

@@ -8,9 +8,9 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..checks import finite_float, is_positive_int
+from ..checks import finite_float, positive_int
 from ..functional.normalization import normalized_shape_tuple
-from .module import Module, Parameter
+from .module import Module, Parameter, _OpLayer
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "LocalResponseNorm"]
 
@@ -31,14 +31,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         name = type(self).__name__
-        if not is_positive_int(num_features):
-            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+        self.num_features = positive_int(num_features, "num_features", name)
         eps, momentum = finite_float(eps, "eps", name), finite_float(momentum, "momentum", name)
         if not eps > 0:
             raise ValueError(f"{name}: eps must be > 0, got {eps!r}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.eps, self.momentum = eps, momentum
         xp = backend.xp()
         self.weight = Parameter(xp.ones(num_features, dtype="float32"))
         self.bias = Parameter(xp.zeros(num_features, dtype="float32"))
@@ -112,25 +111,18 @@ class LayerNorm(Module):
         return dx
 
 
-class LocalResponseNorm(Module):
+class LocalResponseNorm(_OpLayer):
     """x / (k + alpha/size * sum of x^2 over ``size`` neighbouring channels)^beta, for (N, C, *) input
     (AlexNet), as PyTorch's. No parameters."""
 
+    op = "local_response_norm"
+    _args = ("size", "alpha", "beta", "k")
+
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
-        if not is_positive_int(size):
-            raise ValueError(f"LocalResponseNorm: size must be an int >= 1, got {size!r}")
-        self.size = int(size)
+        self.size = positive_int(size, "size", "LocalResponseNorm")
         self.alpha, self.beta, self.k = (finite_float(v, name, "LocalResponseNorm")
                                          for v, name in ((alpha, "alpha"), (beta, "beta"), (k, "k")))
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-    def forward(self, x: Any) -> Any:
-        y, cache = F.local_response_norm_forward(x, self.size, self.alpha, self.beta, self.k)
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.local_response_norm_backward(dy, self._take())

@@ -1,16 +1,14 @@
 """MaxPool2d, AvgPool2d and AdaptiveAvgPool2d: thin layers over ``minicnn.functional.pooling``."""
 from __future__ import annotations
 
-from typing import Any
-
 from .. import functional as F
-from .module import Module
+from .module import _OpLayer
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
-class _Pool2d(Module):
-    """Shared constructor and input checks of the fixed-window pools (no parameters)."""
+class _Pool2d(_OpLayer):
+    """Shared constructor, repr and output shape of the fixed-window pools (no parameters)."""
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0, ceil_mode: bool = False) -> None:
@@ -33,18 +31,16 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """Max over each k_h x k_w window (padding acts as -inf; ties go to the first maximum), as PyTorch's."""
 
-    def forward(self, x: Any) -> Any:
-        y, cache = F.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.max_pool2d_backward(dy, self._take())
+    op = "max_pool2d"
+    _args = ("kernel_size", "stride", "padding", "ceil_mode")
 
 
 class AvgPool2d(_Pool2d):
     """Mean over each k_h x k_w window, as PyTorch's: zero padding counts in the divisor unless
     ``count_include_pad=False``; cells a ``ceil_mode`` window runs past the padding never do."""
+
+    op = "avg_pool2d"
+    _args = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
@@ -54,18 +50,12 @@ class AvgPool2d(_Pool2d):
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
-    def forward(self, x: Any) -> Any:
-        y, cache = F.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                                        self.count_include_pad)
-        self._save(cache)
-        return y
 
-    def backward(self, dy: Any) -> Any:
-        return F.avg_pool2d_backward(dy, self._take())
-
-
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool2d(_OpLayer):
     """Average pooling to a fixed (H_o, W_o) with PyTorch's bins; ``AdaptiveAvgPool2d(1)`` is global pooling."""
+
+    op = "adaptive_avg_pool2d"
+    _args = ("output_size",)
 
     def __init__(self, output_size: int | tuple[int, int]) -> None:
         super().__init__()
@@ -78,11 +68,3 @@ class AdaptiveAvgPool2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, H_o, W_o) for an input of shape (C, H, W): the output size is given."""
         return (input_shape[0], *self.output_size)
-
-    def forward(self, x: Any) -> Any:
-        y, cache = F.adaptive_avg_pool2d_forward(x, self.output_size)
-        self._save(cache)
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        return F.adaptive_avg_pool2d_backward(dy, self._take())

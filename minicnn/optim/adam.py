@@ -21,11 +21,7 @@ class Adam(Optimizer):
         name = type(self).__name__
         if len(betas) != 2 or not all(0.0 <= finite_float(b, "betas", name) < 1.0 for b in betas):
             raise ValueError(f"{name}: invalid betas {betas!r} (each must be in [0, 1))")
-        eps, weight_decay = finite_float(eps, "eps", name), finite_float(weight_decay, "weight_decay", name)
-        if not eps >= 0:
-            raise ValueError(f"{name}: invalid eps {eps!r} (must be >= 0)")
-        if not weight_decay >= 0:
-            raise ValueError(f"{name}: invalid weight_decay {weight_decay!r} (must be >= 0)")
+        eps, weight_decay = self._non_negative(eps=eps, weight_decay=weight_decay)
         super().__init__(params, lr)
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps, self.weight_decay = eps, weight_decay

@@ -19,6 +19,7 @@ from typing import Any, Union
 import numpy as np
 
 from .. import backend
+from ..checks import finite_float
 from ..nn.module import Parameter
 
 ParamsArg = Iterable[Union[Parameter, tuple[str, Parameter]]]
@@ -76,6 +77,15 @@ class Optimizer:
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _non_negative(self, **hyper: Any) -> list[float]:
+        """The values of ``hyper`` as floats; TypeError for a non-number, ValueError unless finite and >= 0."""
+        name = type(self).__name__
+        values = [finite_float(value, key, name) for key, value in hyper.items()]
+        for key, value in zip(hyper, values):
+            if not value >= 0:
+                raise ValueError(f"{name}: invalid {key} {value!r} (must be >= 0)")
+        return values
 
     def hyperparams(self) -> dict[str, Any]:
         """The hyper-parameters, by constructor argument name."""

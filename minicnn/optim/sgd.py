@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import finite_float
 from .updates import sgd_update_
 from .optimizer import Optimizer, ParamsArg
 
@@ -17,12 +16,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: ParamsArg, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
-        momentum = finite_float(momentum, "momentum", "SGD")
-        weight_decay = finite_float(weight_decay, "weight_decay", "SGD")
-        if not momentum >= 0:
-            raise ValueError(f"SGD: invalid momentum {momentum!r} (must be >= 0)")
-        if not weight_decay >= 0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay!r} (must be >= 0)")
+        momentum, weight_decay = self._non_negative(momentum=momentum, weight_decay=weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         super().__init__(params, lr)

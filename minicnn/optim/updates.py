@@ -42,8 +42,7 @@ def sgd_update_(param: Any, grad: Any, state: dict[str, Any], *, lr: float, mome
     if momentum != 0:
         buf = state.get("momentum_buffer")
         if buf is None:
-            buf = g.copy()
-            state["momentum_buffer"] = buf
+            buf = state["momentum_buffer"] = g.copy()
         else:
             buf *= momentum
             buf += g
@@ -58,8 +57,7 @@ def adam_update_(param: Any, grad: Any, state: dict[str, Any], *, lr: float, bet
     ``state`` holds ``step`` (int), ``exp_avg`` (m) and ``exp_avg_sq`` (v), created on the first step.
     """
     xp = backend.xp()
-    step = state.get("step", 0) + 1
-    state["step"] = step
+    step = state["step"] = state.get("step", 0) + 1
     g = grad
     if weight_decay != 0:
         if decoupled_weight_decay:
