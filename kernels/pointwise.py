@@ -277,8 +277,7 @@ def _c_expr(node: ast.expr, constants: dict[str, float]) -> str:
 
 def _c_function(fn: Callable, constants: dict[str, float]) -> str:
     """``fn`` as a C++ template device function ``mc_<name>``: each assignment a ``T`` local."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    func = tree.body[0]
+    func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     assert isinstance(func, ast.FunctionDef)
     lines = []
     for stmt in func.body:

@@ -44,8 +44,7 @@ def _erf_series(a: np.ndarray) -> np.ndarray:
     2 a^2 / (2n + 3); 40 terms reach rounding level for 0 <= a < 2.
     """
     two_a2 = 2.0 * a * a
-    term = a.copy()
-    total = a.copy()
+    term = total = a
     for n in range(1, _SERIES_TERMS):
         term = term * two_a2 / (2 * n + 1)
         total = total + term
@@ -58,7 +57,7 @@ def _erfc_continued_fraction(a: np.ndarray) -> np.ndarray:
     The k-th partial numerator is k / 2. Evaluated bottom-up from a fixed depth;
     60 levels reach rounding level for a >= 2 (it converges faster as a grows).
     """
-    f = a.copy()
+    f = a
     for k in range(_CF_DEPTH, 0, -1):
         f = a + (0.5 * k) / f
     return _INV_SQRT_PI * _exp_neg_square(a) / f
@@ -70,8 +69,7 @@ def _erf_erfc_abs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     few ulps from 2 on and within 1.1e-15 absolute (2e-13 relative) below 2."""
     a = np.minimum(a, _ERF_CLIP)
     small = a < _SWITCH
-    e = np.empty_like(a)
-    c = np.empty_like(a)
+    e, c = np.empty_like(a), np.empty_like(a)
     e[small] = _erf_series(a[small])
     c[small] = 1.0 - e[small]
     c[~small] = _erfc_continued_fraction(a[~small])

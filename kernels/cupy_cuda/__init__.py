@@ -38,8 +38,6 @@ _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _INCLUDE = re.compile(r'^#include "(\w+\.cuh)"$', re.MULTILINE)
 THREADS = 256
 _MAX_BLOCKS = 1 << 20          # grid-stride loops cover whatever lies beyond
-_modules: dict[tuple, Any] = {}
-_functions: dict[tuple, Any] = {}
 
 
 @functools.cache
@@ -47,6 +45,18 @@ def _source_text(name: str) -> str:
     """The text of ``name`` (a file beside this one), each ``#include "x.cuh"`` line replaced by that header's text."""
     with open(os.path.join(_DIR, name), encoding="utf-8") as f:
         return _INCLUDE.sub(lambda m: _source_text(m.group(1)), f.read())
+
+
+@functools.cache
+def _module(source: str, options: tuple[str, ...], device: int) -> Any:
+    """``source`` compiled with ``options`` for ``device`` (the key; CuPy compiles on the current one)."""
+    return cupy.RawModule(code=_source_text(source), options=options)
+
+
+@functools.cache
+def _function(source: str, options: tuple[str, ...], device: int, name: str) -> Any:
+    """The kernel ``name`` of :func:`_module`'s module."""
+    return _module(source, options, device).get_function(name)
 
 
 def raw_kernel(source: str, name: str, dtype: Any, **defines: int) -> Any:
@@ -57,13 +67,7 @@ def raw_kernel(source: str, name: str, dtype: Any, **defines: int) -> Any:
     if dtype not in _C_TYPES:
         raise TypeError(f"CUDA kernels take float32 or float64 arrays, got {dtype}")
     options = (f"-Dscalar_t={_C_TYPES[dtype]}", *(f"-D{k}={v}" for k, v in sorted(defines.items())))
-    key = (source, options, cupy.cuda.runtime.getDevice())
-    function = _functions.get(key + (name,))
-    if function is None:
-        if key not in _modules:
-            _modules[key] = cupy.RawModule(code=_source_text(source), options=options)
-        function = _functions[key + (name,)] = _modules[key].get_function(name)
-    return function
+    return _function(source, options, cupy.cuda.runtime.getDevice(), name)
 
 
 def launch(kernel: Any, total: int, *args: Any) -> None:

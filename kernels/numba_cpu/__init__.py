@@ -69,6 +69,21 @@ LLVM from vectorising the loop; an unsigned index skips it."""
 _min_parallel_work = 1 << 17
 
 
+def _contiguous(x: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """x made C-contiguous, then ``others`` made C-contiguous in x's dtype: a wrapper's inputs for its kernel."""
+    x = np.ascontiguousarray(x)
+    return (x, *(np.ascontiguousarray(a, dtype=x.dtype) for a in others))
+
+
+@njit(inline="always", **_OPTIONS)
+def _split_plane(p: int, c: int) -> tuple[int, int]:
+    """(n, c) of plane p = n C + c (or any flat index p = a B + b split into (a, b)), for ``prange``
+    loops over (n, c) planes. Written as p - n C, not p % C: with Python's sign rule for %,
+    the loops indexing channel c ran measurably slower (average pooling: about 1.5x)."""
+    b = p // c
+    return b, p - b * c
+
+
 class Twin:
     """One loop kernel compiled as a parallel and a serial twin; calling it picks one by work size.
 

@@ -21,6 +21,7 @@ import inspect
 import math
 import textwrap
 import types
+from functools import cache
 from typing import Any, Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ from numba import njit, prange
 
 from .. import pointwise
 from ..pointwise import HELPERS, POINTWISE
-from . import _OPTIONS, Twin, elementary
+from . import _OPTIONS, Twin, _contiguous, _split_plane, elementary
 
 __all__ = [name for op in POINTWISE for name in (op, op + "_backward")] + ["prelu", "prelu_backward"]
 
@@ -52,7 +53,6 @@ _VOCABULARY = dict(where=_where, maximum=_maximum, minimum=_minimum, abs=abs, ex
                    expm1=elementary.expm1, log1p=elementary.log1p, tanh=elementary.tanh, erfc=math.erfc)
 _FLOAT32_VOCABULARY = dict(erfc=elementary.erfc32)
 _CONSTANTS = {k: v for k, v in vars(pointwise).items() if isinstance(v, float)}
-_namespaces: dict[np.dtype, dict[str, Any]] = {}
 
 
 class _TypedLiterals(ast.NodeTransformer):
@@ -80,14 +80,12 @@ def _scalar(fn: Callable, namespace: dict[str, Any], arrays: int | None = None) 
     return njit(fastmath=False, inline="always")(local[fn.__name__])
 
 
+@cache
 def _namespace(dtype: np.dtype) -> dict[str, Any]:
-    """The vocabulary, the constants and the helpers for scalars of ``dtype``."""
-    ns = _namespaces.get(dtype)
-    if ns is None:
-        ns = {**_VOCABULARY, **(_FLOAT32_VOCABULARY if dtype == np.float32 else {}),
-              **{k: dtype.type(v) for k, v in _CONSTANTS.items()}, "T": dtype.type}
-        ns.update({name: _scalar(fn, ns) for name, fn in HELPERS.items()})
-        _namespaces[dtype] = ns
+    """The vocabulary, the constants and the helpers for scalars of ``dtype`` (built once per dtype)."""
+    ns = {**_VOCABULARY, **(_FLOAT32_VOCABULARY if dtype == np.float32 else {}),
+          **{k: dtype.type(v) for k, v in _CONSTANTS.items()}, "T": dtype.type}
+    ns.update({name: _scalar(fn, ns) for name, fn in HELPERS.items()})
     return ns
 
 
@@ -112,27 +110,24 @@ _DIGEST = hashlib.sha1((inspect.getsource(pointwise) + inspect.getsource(element
 
 def _primitive(fn: Callable, arrays: int) -> Callable:
     """The primitive ``f(*arrays, *params)``: ``fn`` (a declaration) mapped over ``arrays`` same-shape arrays."""
-    loops: dict[np.dtype, Twin] = {}
     defaults = [p.default for p in list(inspect.signature(fn).parameters.values())[arrays:]]
 
+    @cache
     def loop(dtype: np.dtype) -> Twin:
-        if dtype not in loops:
-            name = f"{fn.__name__}_{dtype.name}_{_DIGEST}"
-            template = types.FunctionType(_MAPS[arrays].__code__, {"kernel": _scalar(fn, _namespace(dtype), arrays),
-                                                                  "prange": prange, "__name__": __name__}, name)
-            template.__qualname__ = name
-            loops[dtype] = Twin(template)
-        return loops[dtype]
+        name = f"{fn.__name__}_{dtype.name}_{_DIGEST}"
+        template = types.FunctionType(_MAPS[arrays].__code__, {"kernel": _scalar(fn, _namespace(dtype), arrays),
+                                                              "prange": prange, "__name__": __name__}, name)
+        template.__qualname__ = name
+        return Twin(template)
 
     def call(*args: Any) -> np.ndarray:
         if not arrays <= len(args) <= arrays + len(defaults):
             raise TypeError(f"{fn.__name__} takes {arrays} arrays and at most {len(defaults)} parameters, "
                             f"got {len(args)} arguments")
-        first = np.ascontiguousarray(args[0])
-        flat = [first.reshape(-1)] + [np.ascontiguousarray(a, dtype=first.dtype).reshape(-1) for a in args[1:arrays]]
+        first, *rest = _contiguous(*args[:arrays])
         out = np.empty_like(first)
         params = tuple(first.dtype.type(p) for p in (*args[arrays:], *defaults[len(args) - arrays:]))
-        loop(first.dtype)(first.size, *flat, params, out.reshape(-1))
+        loop(first.dtype)(first.size, *(a.reshape(-1) for a in (first, *rest)), params, out.reshape(-1))
         return out
     call.__name__, call.__doc__ = fn.__name__, fn.__doc__
     return call
@@ -149,8 +144,7 @@ def _prelu(x, weight, y):
     """y[n, c, l] = x if x > 0 else weight[c] x, over (N, C, L) arrays."""
     n, c, length = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = _split_plane(p, c)
         a = weight[ch]
         for i in range(length):
             v = x[b, ch, i]
@@ -162,8 +156,7 @@ def _prelu_backward(dy, x, weight, dx, partial):
     """dx = dy if x > 0 else weight[c] dy;  partial[n, c] = sum_l (x dy where x <= 0), in float64."""
     n, c, length = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = _split_plane(p, c)
         a = weight[ch]
         total = 0.0
         for i in range(length):
@@ -189,8 +182,7 @@ def _as_ncl(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def prelu(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """y = x if x > 0 else weight[c] * x, c the index along axis 1 (weight (C,) or shared (1,))."""
-    x = np.ascontiguousarray(x)
-    w = np.ascontiguousarray(weight, dtype=x.dtype).reshape(-1)
+    x, w = _contiguous(x, weight)
     y = np.empty_like(x)
     _prelu(x.size, _as_ncl(x, w), w, _as_ncl(y, w))
     return y
@@ -202,11 +194,9 @@ def prelu_backward(dy: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple[n
     dweight has weight's shape and x's dtype; per-(n, c) partial sums are
     formed in parallel, then added over n.
     """
-    x = np.ascontiguousarray(x)
-    dy = np.ascontiguousarray(dy, dtype=x.dtype)
-    w = np.ascontiguousarray(weight, dtype=x.dtype).reshape(-1)
+    x, dy, w = _contiguous(x, dy, weight)
     x3 = _as_ncl(x, w)
     dx = np.empty_like(x)
     partial = np.empty(x3.shape[:2], dtype=np.float64)
     _prelu_backward(x.size, _as_ncl(dy, w), x3, w, _as_ncl(dx, w), partial)
-    return dx, partial.sum(axis=0).astype(x.dtype).reshape(np.shape(weight))
+    return dx, partial.sum(axis=0).astype(x.dtype)

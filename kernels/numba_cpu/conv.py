@@ -43,7 +43,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import out_size
-from . import _OPTIONS, Twin, unsigned
+from . import _OPTIONS, Twin, _split_plane, unsigned
 
 __all__ = ["im2col", "col2im", "depthwise_conv2d", "depthwise_conv2d_backward", "COLUMN_CHUNK_BYTES",
            "DEPTHWISE_CONV2D"]
@@ -66,14 +66,6 @@ def _valid_range(offset: int, stride: int, size: int, count: int) -> tuple[int, 
     lo = min(lo, count)
     hi = min(max(hi, lo), count)
     return lo, hi
-
-
-@njit(inline="always", **_OPTIONS)
-def _split_plane(p: int, c: int) -> tuple[int, int]:
-    """(n, c) of plane p = n C + c. Written as p - n C, not p % C: with Python's sign rule for %,
-    the loops indexing channel c ran measurably slower (average pooling: about 1.5x)."""
-    b = p // c
-    return b, p - b * c
 
 
 @Twin
@@ -359,11 +351,10 @@ def depthwise_conv2d_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, st
     dout, x = np.ascontiguousarray(dout), np.ascontiguousarray(x)
     n, c, h, width = x.shape
     co, _, kh, kw = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     ho, wo = dout.shape[2:]
     dx = np.empty_like(x)                                # not written without input_grad
     dwt = np.empty((c, co // c * kh * kw), dtype=x.dtype)     # row c: the (t, i, j) of filters c m + t
     _depthwise_backward(dout.size * kh * kw, dout.reshape(n, co, ho * wo), x.reshape(n, c, h * width),
-                        np.ascontiguousarray(w).reshape(co, kh * kw), kw, width, wo, sh, sw, ph, pw, dh, dw,
+                        np.ascontiguousarray(w).reshape(co, kh * kw), kw, width, wo, *stride, *padding, *dilation,
                         input_grad, dx.reshape(n, c, h * width), dwt)
     return (dx if input_grad else None), dwt.reshape(w.shape)

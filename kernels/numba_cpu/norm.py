@@ -54,7 +54,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _OPTIONS, Twin
+from . import _OPTIONS, Twin, _contiguous, _split_plane
 
 __all__ = ["batch_norm_train", "batch_norm_backward", "layer_norm", "layer_norm_backward", "local_response_norm",
            "local_response_norm_backward"]
@@ -164,8 +164,7 @@ def _batch_norm_backward(dy, x, mean, inv_std, gamma, dx, dgamma, dbeta):
 def batch_norm_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                      eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(y, mean, var, inv_std) for x (N, C, L): per-channel statistics over N and L, var biased."""
-    x = np.ascontiguousarray(x)
-    gamma, beta = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gamma, beta))
+    x, gamma, beta = _contiguous(x, gamma, beta)
     y = np.empty_like(x)
     mean, var, inv_std = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(3))
     _batch_norm_train(x.size, x, gamma, beta, float(eps), y, mean, var, inv_std)
@@ -175,8 +174,7 @@ def batch_norm_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 def batch_norm_backward(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
                         gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dgamma, dbeta): dx = gamma s/M (M dy - dbeta - xhat dgamma), sums over n and l."""
-    x = np.ascontiguousarray(x)
-    dy, mean, inv_std, gamma = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, mean, inv_std, gamma))
+    x, dy, mean, inv_std, gamma = _contiguous(x, dy, mean, inv_std, gamma)
     dx = np.empty_like(x)
     dgamma, dbeta = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(2))
     _batch_norm_backward(x.size, dy, x, mean, inv_std, gamma, dx, dgamma, dbeta)
@@ -264,8 +262,7 @@ def _sum_chunks(partial, dgamma, dbeta):
 def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y, mean, inv_std) for x (R, D): statistics of each row (corrected two-pass, var biased)."""
-    x = np.ascontiguousarray(x)
-    gamma, beta = (np.ascontiguousarray(a, dtype=x.dtype) for a in (gamma, beta))
+    x, gamma, beta = _contiguous(x, gamma, beta)
     y = np.empty_like(x)
     mean, inv_std = (np.empty(x.shape[0], dtype=x.dtype) for _ in range(2))
     _layer_norm(x.size, x, gamma, beta, float(eps), y, mean, inv_std)
@@ -275,8 +272,7 @@ def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 def layer_norm_backward(dy: np.ndarray, x: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
                         gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dgamma, dbeta): dx = s/D (D dxhat - sum dxhat - xhat sum(dxhat xhat)), dxhat = gamma dy."""
-    x = np.ascontiguousarray(x)
-    dy, mean, inv_std, gamma = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, mean, inv_std, gamma))
+    x, dy, mean, inv_std, gamma = _contiguous(x, dy, mean, inv_std, gamma)
     dx = np.empty_like(x)
     partial = np.empty((-(-x.shape[0] // LN_CHUNK_ROWS), 2, x.shape[1]))
     dgamma, dbeta = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(2))
@@ -291,8 +287,7 @@ def _local_response_norm(x, size, alpha, beta, k, y, div):
     y = x / div^beta."""
     n, c, length = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = _split_plane(p, c)
         for i in range(length):
             div[b, ch, i] = 0
         for j in range(max(ch - size // 2, 0), min(ch + (size - 1) // 2 + 1, c)):
@@ -309,8 +304,7 @@ def _local_response_norm_terms(dy, x, div, beta, t, scale):
     """Per element: scale = div^beta, t = dy x / (scale div)."""
     n, c, length = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = _split_plane(p, c)
         for i in range(length):
             sc = div[b, ch, i] ** beta
             scale[b, ch, i] = sc
@@ -323,8 +317,7 @@ def _local_response_norm_backward(dy, x, t, size, coef, dx):
     c - (size-1)//2 .. c + size//2)."""
     n, c, length = x.shape
     for p in prange(n * c):
-        b = p // c
-        ch = p - b * c
+        b, ch = _split_plane(p, c)
         lo, hi = max(ch - (size - 1) // 2, 0), min(ch + size // 2 + 1, c)
         for i in range(length):
             r = 0.0
@@ -345,8 +338,7 @@ def local_response_norm(x: np.ndarray, size: int, alpha: float, beta: float,
 def local_response_norm_backward(dy: np.ndarray, x: np.ndarray, div: np.ndarray, size: int, alpha: float,
                                  beta: float) -> np.ndarray:
     """dx = dy / div^beta - (2 alpha beta / size) x (mirrored window sum of dy x / (div^beta div))."""
-    x = np.ascontiguousarray(x)
-    dy, div = (np.ascontiguousarray(a, dtype=x.dtype) for a in (dy, div))
+    x, dy, div = _contiguous(x, dy, div)
     t, dx = np.empty_like(x), np.empty_like(x)
     _local_response_norm_terms(x.size, dy, x, div, float(beta), t, dx)
     _local_response_norm_backward(x.size, dy, x, t, int(size), 2 * alpha * beta / size, dx)

@@ -33,12 +33,10 @@ import numpy as np
 from numba import njit, prange
 
 from ..numpy_ref.pool import avg_divisor, overhang, pooled_hw
-from . import _OPTIONS, Twin, unsigned
-from .conv import _split_plane, _valid_range, add_windows
+from . import _OPTIONS, Twin, _split_plane, unsigned
+from .conv import Pair, _valid_range, add_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
-
-Pair = tuple[int, int]
 
 
 @njit(inline="always", **_OPTIONS)
@@ -174,10 +172,9 @@ def avg_pool2d_backward(dout: np.ndarray, x_shape: tuple[int, ...], kernel: Pair
     ``ceil_mode`` overhang appended (``numpy_ref.pool.overhang``), cut off again."""
     n, c, ho, wo = dout.shape
     h, w = x_shape[2:]
-    kh, kw = kernel
     eh, ew = overhang((h, w), (ho, wo), kernel, stride, padding)
     dscaled = np.ascontiguousarray(dout / avg_divisor((h, w), (ho, wo), kernel, stride, padding, count_include_pad,
                                                       dout.dtype))
-    dx = add_windows(dscaled.reshape(-1), (ho * wo, 0, c * ho * wo), (n, c, h + eh, w + ew), kh, kw, stride,
+    dx = add_windows(dscaled.reshape(-1), (ho * wo, 0, c * ho * wo), (n, c, h + eh, w + ew), *kernel, stride,
                      padding, (1, 1))
     return dx[:, :, :h, :w]

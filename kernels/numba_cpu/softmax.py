@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import lines
-from . import _OPTIONS, Twin
+from . import _OPTIONS, Twin, _contiguous, _split_plane
 from .elementary import exp
 
 __all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
@@ -68,8 +68,8 @@ def _softmax(x, take_log, y):
     """y[a, :, b] = softmax(x[a, :, b]), or log_softmax when ``take_log``."""
     na, nk, nb = x.shape
     for p in prange(na * nb):
-        a = p // nb
-        _softmax_line(x, a, p - a * nb, take_log, y)
+        a, b = _split_plane(p, nb)
+        _softmax_line(x, a, b, take_log, y)
 
 
 @Twin
@@ -77,8 +77,7 @@ def _softmax_backward(dy, y, take_log, dx):
     """dx = y (dy - sum_k dy y) for y = softmax(x), dx = dy - exp(y) sum_k dy for y = log_softmax(x) (``take_log``)."""
     na, nk, nb = y.shape
     for p in prange(na * nb):
-        a = p // nb
-        b = p - a * nb
+        a, b = _split_plane(p, nb)
         total = 0.0
         for k in range(nk):
             total += float(dy[a, k, b]) if take_log else float(dy[a, k, b]) * float(y[a, k, b])
@@ -117,8 +116,7 @@ def _softmax_cross_entropy_backward(log_probs, targets, smoothing, dlogits):
 
 def _apply(kernel: Twin, arrays: tuple[np.ndarray, ...], axis: int, take_log: bool) -> np.ndarray:
     """Run a line kernel on same-shape arrays viewed as (A, K, B); the result has the first one's dtype."""
-    first = np.ascontiguousarray(arrays[0])
-    rest = [np.ascontiguousarray(a, dtype=first.dtype) for a in arrays[1:]]
+    first, *rest = _contiguous(*arrays)
     out = np.empty_like(first)
     if first.size == 0:
         return out
@@ -168,7 +166,6 @@ def softmax_cross_entropy_backward(log_probs: np.ndarray, targets: np.ndarray,
                                    label_smoothing: float) -> np.ndarray:
     """dlogits = (softmax - q) / N with q = (1 - eps) onehot(t) + eps / K: the gradient of the mean loss."""
     log_probs = np.ascontiguousarray(log_probs)
-    n, k = log_probs.shape
     dlogits = np.empty_like(log_probs)
     _softmax_cross_entropy_backward(log_probs.size, log_probs, np.ascontiguousarray(targets, dtype=np.int64),
                                     float(label_smoothing), dlogits)

@@ -40,8 +40,5 @@ def prelu_backward(dy: np.ndarray, x: np.ndarray, weight: np.ndarray) -> tuple[n
     positive = x > 0
     dx = np.where(positive, dy, _per_channel(weight, x) * dy)
     contrib = np.where(positive, 0, x * dy)
-    if weight.size == 1:
-        dweight = contrib.sum().reshape(weight.shape)
-    else:
-        dweight = contrib.sum(axis=(0,) + tuple(range(2, x.ndim)))
-    return dx, dweight
+    axes = tuple(range(x.ndim)) if weight.size == 1 else (0,) + tuple(range(2, x.ndim))
+    return dx, contrib.sum(axis=axes).reshape(weight.shape)

@@ -21,8 +21,7 @@ _ONE = (1, 1)
 
 def pooled_hw(x_hw: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, ceil_mode: bool) -> Pair:
     """(H_out, W_out): :func:`minicnn.kernels.out_size` with dilation 1."""
-    return (out_size(x_hw[0], kernel[0], stride[0], padding[0], 1, ceil_mode),
-            out_size(x_hw[1], kernel[1], stride[1], padding[1], 1, ceil_mode))
+    return tuple(out_size(size, k, s, p, 1, ceil_mode) for size, k, s, p in zip(x_hw, kernel, stride, padding))
 
 
 def overhang(x_hw: tuple[int, ...], out_hw: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -> Pair:
