@@ -26,8 +26,8 @@ a CPU); larger inputs get the standard ImageNet form.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,8 +36,10 @@ from ..functional import graph as Fg
 from ..functional import residual as Fr
 from ..random import generator
 
-__all__ = ["SMALL_INPUT", "is_small", "scaled", "normal_", "reused", "run_steps", "back_steps", "Chain",
-           "ResidualBlock", "Branches", "conv_bn", "conv_bn_act"]
+__all__ = ["SMALL_INPUT", "is_small", "small_form", "scaled", "normal_", "kaiming_convs_", "reused", "run_steps",
+           "back_steps", "Chain", "ResidualBlock", "Branches", "conv_bn", "conv_bn_act"]
+
+Net = TypeVar("Net", bound=nn.Module)
 
 #: Inputs with a side below this many pixels get the small-input form of every zoo network.
 SMALL_INPUT = 64
@@ -46,6 +48,14 @@ SMALL_INPUT = 64
 def is_small(input_shape: Sequence[int]) -> bool:
     """True for an input ``(C, H, W)`` with ``min(H, W) < SMALL_INPUT`` (use the small-input form)."""
     return min(input_shape[1:]) < SMALL_INPUT
+
+
+def small_form(network: Callable[..., Net], input_shape: Sequence[int], num_classes: int,
+               small_width: float) -> Net:
+    """``network(num_classes, C, width, small_input)`` for an input ``(C, H, W)``: the small-input form at
+    width ``small_width`` when :func:`is_small`, else the standard form at width 1."""
+    small = is_small(input_shape)
+    return network(num_classes, input_shape[0], small_width if small else 1.0, small)
 
 
 def scaled(channels: int, width: float) -> int:
@@ -58,6 +68,16 @@ def normal_(param: nn.Parameter, mean: float = 0.0, std: float = 1.0) -> nn.Para
     draws = generator().standard_normal(size=param.shape, dtype=np.float32)      # float32 draws: 2x faster
     param.data = backend.asarray(draws * np.float32(std) + np.float32(mean), dtype=param.dtype)
     return param
+
+
+def kaiming_convs_(model: nn.Module) -> None:
+    """torchvision's convolution init: every Conv2d of ``model`` (in ``modules()`` order) gets Kaiming-normal
+    weights with fan_out and ReLU's gain, and zero bias where it has one."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 def reused(*step_lists: Sequence[nn.Module]) -> frozenset[int]:

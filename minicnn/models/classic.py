@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
-from .blocks import Chain, is_small, normal_, scaled
+from .blocks import Chain, is_small, kaiming_convs_, normal_, scaled, small_form
 
 __all__ = ["AlexNet", "VGG", "make_vgg_layers", "VGG11", "alexnet", "vgg11", "vgg11_bn", "nin_block", "nin"]
 
@@ -83,19 +83,16 @@ class VGG(_FeaturesPoolClassifier):
             nn.Linear(channels * pool * pool, hidden), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(hidden, num_classes)])
+        kaiming_convs_(self)                        # the same draws as one pass: the convolutions come first
         for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
+            if isinstance(m, nn.Linear):
                 normal_(m.weight, 0.0, 0.01)
                 nn.init.zeros_(m.bias)
 
 
 def alexnet(input_shape: tuple[int, int, int], num_classes: int) -> AlexNet:
     """AlexNet as torchvision's (57.04M parameters, 0.71 GMACs for 3x224x224 and 10 classes)."""
-    small = is_small(input_shape)
-    return AlexNet(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(AlexNet, input_shape, num_classes, SMALL_WIDTH)
 
 
 def _vgg(input_shape: tuple[int, int, int], num_classes: int, batch_norm: bool) -> VGG:

@@ -9,7 +9,7 @@ stride 1 (32x32 reaches the last stage at 2x2) and a quarter of the width (8 to 
 from __future__ import annotations
 
 from .. import nn
-from .blocks import Chain, ResidualBlock, conv_bn_act, is_small, scaled
+from .blocks import Chain, ResidualBlock, conv_bn_act, scaled, small_form
 
 __all__ = ["conv_batch", "DarkResidualBlock", "Darknet53", "darknet53"]
 
@@ -62,5 +62,4 @@ class Darknet53(Chain):
 
 def darknet53(input_shape: tuple[int, int, int], num_classes: int) -> Darknet53:
     """Darknet-53; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return Darknet53(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(Darknet53, input_shape, num_classes, SMALL_WIDTH)

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from .. import nn
-from .blocks import Branches, Chain, is_small, normal_, scaled
+from .blocks import Branches, Chain, kaiming_convs_, normal_, scaled, small_form
 
 __all__ = ["BasicConv2d", "Inception", "GoogLeNet", "googlenet", "InceptionA", "InceptionB", "InceptionC",
            "InceptionD", "InceptionE", "Inception3", "inception_v3", "SMALL_WIDTH"]
@@ -114,16 +114,13 @@ class GoogLeNet(Chain):
         self.flatten = nn.Flatten()
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        kaiming_convs_(self)
         normal_(self.fc.weight, 0.0, 0.01)
 
 
 def googlenet(input_shape: tuple[int, int, int], num_classes: int) -> GoogLeNet:
     """GoogLeNet; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return GoogLeNet(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(GoogLeNet, input_shape, num_classes, SMALL_WIDTH)
 
 
 # ---- Inception-v3 --------------------------------------------------------------------------------------------
@@ -291,5 +288,4 @@ class Inception3(Chain):
 
 def inception_v3(input_shape: tuple[int, int, int], num_classes: int) -> Inception3:
     """Inception-v3; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return Inception3(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(Inception3, input_shape, num_classes, SMALL_WIDTH)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
-from .blocks import Chain, ResidualBlock, conv_bn, conv_bn_act, is_small, normal_
+from .blocks import Chain, ResidualBlock, conv_bn, conv_bn_act, kaiming_convs_, normal_, small_form
 
 __all__ = ["make_divisible", "LinearBottleneck", "InvertedResidual", "Block", "inverted_residual",
            "mobilenet_v2_block", "mbconv", "stage_stride", "MobileNetV2", "EfficientNet", "mobilenet_v2",
@@ -123,11 +123,7 @@ class _Features(Chain):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(*classifier)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        kaiming_convs_(self)
 
 
 class MobileNetV2(_Features):
@@ -174,11 +170,9 @@ class EfficientNet(_Features):
 
 def mobilenet_v2(input_shape: tuple[int, int, int], num_classes: int) -> MobileNetV2:
     """MobileNetV2; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return MobileNetV2(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(MobileNetV2, input_shape, num_classes, SMALL_WIDTH)
 
 
 def efficientnet_b0(input_shape: tuple[int, int, int], num_classes: int) -> EfficientNet:
     """EfficientNet-B0; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return EfficientNet(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(EfficientNet, input_shape, num_classes, SMALL_WIDTH)

@@ -10,7 +10,7 @@ blocks at 2x2, as the common CIFAR port) and half the width.
 from __future__ import annotations
 
 from .. import nn
-from .blocks import Chain, conv_bn_act, is_small, scaled
+from .blocks import Chain, conv_bn_act, scaled, small_form
 
 __all__ = ["depthwise_separable", "MobileNetV1", "mobilenet_v1"]
 
@@ -45,5 +45,4 @@ class MobileNetV1(Chain):
 
 def mobilenet_v1(input_shape: tuple[int, int, int], num_classes: int) -> MobileNetV1:
     """MobileNetV1; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return MobileNetV1(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(MobileNetV1, input_shape, num_classes, SMALL_WIDTH)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
-from .blocks import Chain, ResidualBlock, is_small, scaled
+from .blocks import Chain, ResidualBlock, is_small, kaiming_convs_, scaled
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet50", "resnext50_32x4d", "SMALL_WIDTH"]
 
@@ -118,9 +118,7 @@ class ResNet(Chain):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(scaled(512, width) * block.expansion, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        kaiming_convs_(self)
 
     def _make_layer(self, block: BlockType, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None

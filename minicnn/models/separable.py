@@ -12,7 +12,7 @@ and a quarter of the width (8 to 512 channels).
 from __future__ import annotations
 
 from .. import nn
-from .blocks import Chain, ResidualBlock, is_small, scaled
+from .blocks import Chain, ResidualBlock, scaled, small_form
 
 __all__ = ["SeparableConv2d", "Block", "Xception", "xception"]
 
@@ -41,9 +41,7 @@ class Block(ResidualBlock):
             self.skipbn = nn.BatchNorm2d(c_out)
         else:
             self.skip = None
-        channels = [c_out] * reps
-        if not grow_first:
-            channels = [c_in] * (reps - 1) + [c_out]
+        channels = [c_out] * reps if grow_first else [c_in] * (reps - 1) + [c_out]
         rep: list[nn.Module] = []
         c = c_in
         for out in channels:
@@ -96,5 +94,4 @@ class Xception(Chain):
 
 def xception(input_shape: tuple[int, int, int], num_classes: int) -> Xception:
     """Xception; see the module docstring for the small-input form."""
-    small = is_small(input_shape)
-    return Xception(num_classes, input_shape[0], SMALL_WIDTH if small else 1.0, small)
+    return small_form(Xception, input_shape, num_classes, SMALL_WIDTH)
