@@ -275,17 +275,15 @@ def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
     stop = StopFlag()
     with stop.installed():
         while run.epoch < c["epochs"]:
-            bar = tqdm(total=len(run.train_loader), initial=run.batch, desc=f"epoch {run.epoch + 1}/{c['epochs']}",
-                       unit="batch", leave=False, disable=not progress, dynamic_ncols=True)
             try:
-                finished = run.train_epoch(bar, stop)
-                bar.close()
+                with tqdm(total=len(run.train_loader), initial=run.batch, desc=f"epoch {run.epoch + 1}/{c['epochs']}",
+                          unit="batch", leave=False, disable=not progress, dynamic_ncols=True) as bar:
+                    finished = run.train_epoch(bar, stop)
                 if finished:
                     _say(run.epoch_line(run.end_epoch()), progress)
                 else:
                     run.save()
             except (NonFiniteLoss, OSError, MemoryError) as exc:
-                bar.close()
                 print(_stop_message(run, exc), file=sys.stderr)
                 return EXIT_NONFINITE if isinstance(exc, NonFiniteLoss) else EXIT_USAGE
             if stop.requested:

@@ -166,14 +166,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, download: boo
         train_x, train_y, test_x, test_y, classes = read_image_folder(root, image_size, channels)
         return Dataset(root.name, classes, train_x, train_y, test_x, test_y)
     folder = dataset_folder(name, data_dir)
-    if name == "cifar10" and (folder / BATCH_DIR).is_dir():
-        train_x, train_y, test_x, test_y = read_cifar10(folder / BATCH_DIR)
-        return Dataset(name, list(spec.classes), train_x, train_y, test_x, test_y)
-    paths = _ensure_files(spec, folder, download, urls)
-    if name == "cifar10":
-        train_x, train_y, test_x, test_y = read_cifar10(paths[0])
+    if name == "cifar10" and (folder / BATCH_DIR).is_dir():       # the extracted batches: nothing to download
+        arrays = read_cifar10(folder / BATCH_DIR)
+    elif name == "cifar10":
+        arrays = read_cifar10(_ensure_files(spec, folder, download, urls)[0])
     else:
-        hw = spec.image_shape[1:]
-        train_x, train_y = read_idx_pair(paths[0], paths[1], hw, len(spec.classes))
-        test_x, test_y = read_idx_pair(paths[2], paths[3], hw, len(spec.classes))
-    return Dataset(name, list(spec.classes), train_x, train_y, test_x, test_y)
+        images, labels, test_images, test_labels = _ensure_files(spec, folder, download, urls)
+        hw, k = spec.image_shape[1:], len(spec.classes)
+        arrays = (*read_idx_pair(images, labels, hw, k), *read_idx_pair(test_images, test_labels, hw, k))
+    return Dataset(name, list(spec.classes), *arrays)
