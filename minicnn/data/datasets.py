@@ -166,12 +166,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, download: boo
         train_x, train_y, test_x, test_y, classes = read_image_folder(root, image_size, channels)
         return Dataset(root.name, classes, train_x, train_y, test_x, test_y)
     folder = dataset_folder(name, data_dir)
-    if name == "cifar10" and (folder / BATCH_DIR).is_dir():       # the extracted batches: nothing to download
-        arrays = read_cifar10(folder / BATCH_DIR)
-    elif name == "cifar10":
-        arrays = read_cifar10(_ensure_files(spec, folder, download, urls)[0])
-    else:
+    if name != "cifar10":
         images, labels, test_images, test_labels = _ensure_files(spec, folder, download, urls)
         hw, k = spec.image_shape[1:], len(spec.classes)
         arrays = (*read_idx_pair(images, labels, hw, k), *read_idx_pair(test_images, test_labels, hw, k))
+    elif (folder / BATCH_DIR).is_dir():                             # the extracted batches: nothing to download
+        arrays = read_cifar10(folder / BATCH_DIR)
+    else:
+        arrays = read_cifar10(_ensure_files(spec, folder, download, urls)[0])
     return Dataset(name, list(spec.classes), *arrays)

@@ -20,16 +20,16 @@ __all__ = ["ReLU", "LeakyReLU", "ReLU6", "Hardsigmoid", "Hardswish", "ELU", "Sig
 
 class _Pointwise(_OpLayer):
     """The layer of pointwise op ``op``: keyword arguments are its parameters (PyTorch's names), kept
-    as attributes of the same names."""
+    as attributes of the same names; ``_args`` is taken from the op's declaration when the class is made."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._args = tuple(POINTWISE[cls.op].params)
 
     def __init__(self, **params: float) -> None:
         super().__init__()
         for name, value in zip(self._args, F.pointwise_params(self.op, **params)):
             setattr(self, name, value)
-
-    @property
-    def _args(self) -> tuple[str, ...]:            # type: ignore[override]
-        return tuple(POINTWISE[self.op].params)
 
 
 class ReLU(_Pointwise):
