@@ -279,7 +279,10 @@ def layer_norm_case(draw: Any) -> Case:
     eps) or 1e4, every other row constant (var 0) half the time; weight and bias each given or None; eps
     1e-5, 1e-3 or 0.1. Constant rows hold normal values, and rows of one value are not scaled by 1e4:
     on a constant row of large values torch loses digits (its dx = a dy + b x + c in float32, its dweight
-    from x s - mu s); tests/test_normalization.py checks ours there against the exact values."""
+    from x s - mu s). Rows of one element take eps 1e-3 or 0.1: their exact dx is 0, which torch's
+    float32 formula reaches as a difference of terms of size s |w dy| (s = 1/sqrt(eps) = 316 at eps
+    1e-5), a few ulps of which exceed the absolute tolerance. tests/test_normalization.py checks ours
+    on both kinds of rows against the exact values."""
     lead = tuple(draw(st.lists(st.integers(1, 4), max_size=2)))
     shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
     seed = draw(cst.seeds())
@@ -289,7 +292,8 @@ def layer_norm_case(draw: Any) -> Case:
         rows[::2] = randn((len(rows[::2]), 1), seed + 3)
     weight = randn(shape, seed + 1) if draw(st.booleans()) else None
     bias = randn(shape, seed + 2) if draw(st.booleans()) else None
-    return Case((Arr(x), shape, Arr(weight), Arr(bias), draw(st.sampled_from([1e-5, 1e-3, 0.1]))), seed=seed)
+    eps = draw(st.sampled_from(([1e-5] if np.prod(shape) > 1 else []) + [1e-3, 0.1]))
+    return Case((Arr(x), shape, Arr(weight), Arr(bias), eps), seed=seed)
 
 
 @st.composite

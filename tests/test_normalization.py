@@ -53,10 +53,12 @@ def test_normalization_layer_gradcheck(backend_name, layer):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("value", [0.1, -1257.3, 3e6])
-def test_layer_norm_of_a_constant_row_is_exact(backend_name, dtype, value):
+@pytest.mark.parametrize("d", [7, 1])
+def test_layer_norm_of_a_constant_row_is_exact(backend_name, dtype, value, d):
     """var = 0 exactly (the corrected two-pass mean is the value itself), so y = beta and
-    dx = s (g - mean g), g = gamma dy, s = 1/sqrt(eps), whatever the size of the value."""
-    d, eps = 7, 1e-5
+    dx = s (g - mean g), g = gamma dy, s = 1/sqrt(eps), whatever the size of the value;
+    a row of one element (d = 1) is constant, and its dx is 0."""
+    eps = 1e-5
     x = np.full((3, d), value, dtype)
     gamma, beta, dy = (cst.arrays(shape, dtype, i) for i, shape in enumerate([(d,), (d,), (3, d)]))
     y, cache = F.layer_norm_forward(backend.asarray(x), d, backend.asarray(gamma), backend.asarray(beta), eps)
