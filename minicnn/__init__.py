@@ -22,13 +22,10 @@ __version__ = "0.1.0"
 __all__ = ["nn", "functional", "F", "optim", "data", "models", "testing", "backend", "set_backend",
            "get_backend", "use_backend", "BackendUnavailable", "manual_seed"]
 
-_LAZY = ("data", "models", "testing")
-
 
 def __getattr__(name: str) -> Any:
-    """Import the heavier sub-packages (data, models, testing) on first access."""
-    if name in _LAZY:
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
+    """Import the heavier sub-packages (data, models, testing) on first access (importing a sub-package
+    binds it as an attribute of this package, so later accesses find it without this function)."""
+    if name in ("data", "models", "testing"):
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minicnn' has no attribute {name!r}")

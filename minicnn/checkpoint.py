@@ -103,10 +103,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     if read_header is None:
         raise ValueError(f"member {info.filename!r} has .npy format version {major}")
     shape, _, dtype = read_header(data)
-    size = math.prod(shape) * dtype.itemsize
-    if dtype.hasobject or size != len(data.getbuffer()) - data.tell():
-        raise ValueError(f"member {info.filename!r} declares {dtype} {shape} ({size} bytes) but holds "
-                         f"{len(data.getbuffer()) - data.tell()} bytes")
+    size, held = math.prod(shape) * dtype.itemsize, len(data.getbuffer()) - data.tell()
+    if dtype.hasobject or size != held:
+        raise ValueError(f"member {info.filename!r} declares {dtype} {shape} ({size} bytes) but holds {held} bytes")
     data.seek(0)
     return np.lib.format.read_array(data, allow_pickle=False)
 
@@ -123,10 +122,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         with zipfile.ZipFile(path) as zf:
             arrays = {info.filename[:-4]: _read_member(zf, info) for info in zf.infolist()}
         tree = arrays.pop(_TREE, None)
-        if tree is None or tree.dtype.kind != "U" or tree.shape != ():
-            raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")
-        return _decode(json.loads(str(tree)), arrays)
-    except CheckpointError:
-        raise
+        if tree is not None and tree.dtype.kind == "U" and tree.shape == ():
+            return _decode(json.loads(str(tree)), arrays)
     except Exception as exc:  # the bytes are untrusted: zipfile, numpy and json fail in a dozen ways on damage
         raise CheckpointError(f"damaged checkpoint: cannot read {path} ({type(exc).__name__}: {exc})") from exc
+    raise CheckpointError(f"{path} is not a minicnn checkpoint (no {_TREE} entry)")

@@ -50,6 +50,5 @@ def format_metrics_table(metrics: dict[str, Any]) -> str:
     cell = max(4, len(str(cm.max())) + 1)
     lines += ["", "confusion matrix (rows: true class, columns: predicted class, in the order above)",
               " " * (width + 2) + "".join(f"{j:>{cell}}" for j in range(len(names)))]
-    for i, name in enumerate(names):
-        lines.append(f"{name:<{width}}  " + "".join(f"{v:>{cell}}" for v in cm[i]))
+    lines += [f"{name:<{width}}  " + "".join(f"{v:>{cell}}" for v in row) for name, row in zip(names, cm)]
     return "\n".join(lines)

@@ -47,8 +47,7 @@ def predict_files(checkpoint: str, images: Sequence[str], top: int = 3) -> list[
     x = normalize(batch, config["mean"], config["std"])
     logits = model(backend.asarray(x))
     probs = backend.to_numpy(softmax_forward(logits.astype(np.float64), dim=1)[0])
-    k = min(top, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :top]     # all classes when there are fewer than top
     return [[(config["classes"][j], float(p[j])) for j in row] for p, row in zip(probs, order)]
 
 

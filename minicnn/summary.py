@@ -128,14 +128,12 @@ def _recording(model: nn.Module, rows: list[LayerRow]) -> Iterator[None]:
             y = type(_m).forward(_m, x, *args, **kwargs)
             x_shape, y_shape = tuple(int(s) for s in x.shape[1:]), tuple(int(s) for s in y.shape[1:])
             merge = _merge_kind(_m)
-            if merge:
-                rows.append(LayerRow(_name, merge, y_shape, 0, int(np.prod(y_shape))))
-            elif _whole(_m):
+            if _whole(_m) and not merge:
                 rows.append(LayerRow(_name, type(_m).__name__, y_shape, count_parameters(_m),
                                      layer_flops(_m, x_shape, y_shape), layer_macs(_m, y_shape)))
-            else:                                    # a container's own parameters: one FLOP per output element
-                own = sum(int(p.data.size) for p in _m._parameters.values())
-                rows.append(LayerRow(_name, type(_m).__name__, y_shape, own, int(np.prod(y_shape))))
+            else:                 # a residual addition, or a container's own parameters: one FLOP per output element
+                own = 0 if merge else sum(int(p.data.size) for p in _m._parameters.values())
+                rows.append(LayerRow(_name, merge or type(_m).__name__, y_shape, own, int(np.prod(y_shape))))
             return y
         object.__setattr__(m, "forward", forward)
         hooked.append(m)
@@ -155,19 +153,24 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRow]:
     return rows
 
 
+def _table(header: Sequence[str], body: list[Sequence[str]], left: int, *footer: Sequence[str]) -> list[str]:
+    """Columns two spaces apart, the first ``left`` aligned left and the rest right: the header, a rule, the
+    body, a rule, then the footer lines (if any)."""
+    lines = [header, *body, *footer]
+    widths = [max(map(len, column)) for column in zip(*lines)]
+    head, *rest = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                   for line in lines]
+    rule = "-" * len(head)
+    return [head, rule, *rest[:len(body)], rule, *rest[len(body):]]
+
+
 def format_summary(rows: list[LayerRow], title: str = "") -> str:
     """The rows as an aligned table with a totals line."""
     header = ("layer", "type", "output shape", "params", "FLOPs")
     body = [(r.name, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.flops:,}") for r in rows]
     total_params, total_flops = sum(r.params for r in rows), sum(r.flops for r in rows)
     footer = ("total", "", "", f"{total_params:,}", f"{total_flops:,}")
-    widths = [max(len(line[i]) for line in [header, *body, footer]) for i in range(5)]
-
-    def fmt(line: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-
-    rule = "-" * len(fmt(header))
-    lines = ([title] if title else []) + [fmt(header), rule, *map(fmt, body), rule, fmt(footer)]
+    lines = ([title] if title else []) + _table(header, body, 3, footer)
     lines.append(f"forward: {total_flops / 1e6:.2f} MFLOP ({sum(r.macs for r in rows) / 1e6:.2f} M multiply-adds) "
                  f"per image; a training step is about {3 * total_flops / 1e6:.1f} MFLOP per image")
     return "\n".join(lines)
@@ -211,12 +214,9 @@ def available_bytes() -> int | None:
     """Memory available to a new allocation (Linux ``MemAvailable``), or None where unknown."""
     try:
         with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            return next((int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")), None)
     except OSError:
-        pass
-    return None
+        return None
 
 
 def _gib(n: float) -> str:
@@ -277,15 +277,9 @@ def format_zoo_table(rows: list[ZooRow], num_classes: int = 10) -> str:
         for s in small:
             line += [_m(r.params[s]), _m(r.macs[s])]
         lines.append(line)
-    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
-
-    def fmt(line: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-
-    rule = "-" * len(fmt(header))
     return "\n".join([f"the zoo for {num_classes} classes; MACs = multiply-adds of convolutions, Linear layers and "
                       "attention (the seed counts every layer); small inputs use each model's small-input form",
-                      fmt(header), rule, *map(fmt, lines), rule,
+                      *_table(header, lines, 1),
                       "train any row:  python -m minicnn.train fashion_mnist --model NAME     "
                       "(or cifar10, mnist, an image folder)",
                       "one model:      python -m minicnn.summary NAME --input-shape 3,224,224 --num-classes 10"])

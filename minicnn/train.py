@@ -232,16 +232,6 @@ def _describe(run: Run, resumed: bool) -> str:
             + (f" | resumed at epoch {run.epoch + 1}, batch {run.batch}" if resumed else ""))
 
 
-def _say(text: str, progress: bool) -> None:
-    """Print a line to stdout, above the progress bar when there is one."""
-    if progress:
-        from tqdm import tqdm
-
-        tqdm.write(text)
-    else:
-        print(text, flush=True)
-
-
 def _kept(run: Run) -> str:
     """Which checkpoint holds the last good state of a run that has to stop."""
     if run.last_checkpoint is None:
@@ -280,7 +270,7 @@ def _train_epochs(run: Run, dataset: str, progress: bool) -> int:
                           unit="batch", leave=False, disable=not progress, dynamic_ncols=True) as bar:
                     finished = run.train_epoch(bar, stop)
                 if finished:
-                    _say(run.epoch_line(run.end_epoch()), progress)
+                    print(run.epoch_line(run.end_epoch()), flush=True)   # the bar is closed by now
                 else:
                     run.save()
             except (NonFiniteLoss, OSError, MemoryError) as exc:

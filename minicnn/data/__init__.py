@@ -6,18 +6,14 @@
     loader = DataLoader(ds.train_x, ds.train_y, 128, shuffle=True, seed=0, mean=mean, std=std)
     for x, y in loader.batches(epoch=0): ...
 """
-from .cifar import CIFAR10_CLASSES, read_cifar10
-from .datasets import DATASETS, Dataset, DatasetSpec, RemoteFile, dataset_folder, load_dataset
-from .download import atomic_write, default_data_dir, download_file, file_digest, parse_checksum
-from .errors import CorruptDataset, DatasetError, DatasetNotFound, DownloadError
-from .folder import IMAGE_SUFFIXES, load_image, read_image_folder
-from .idx import read_idx, read_idx_pair
-from .loader import Augment, DataLoader, channel_stats, check_memory, memory_limit, normalize, stratified_split
+from . import cifar, datasets, download, errors, folder, idx, loader
+from .cifar import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
+from .download import *  # noqa: F401,F403
+from .errors import *  # noqa: F401,F403
+from .folder import *  # noqa: F401,F403
+from .idx import *  # noqa: F401,F403
+from .loader import *  # noqa: F401,F403
 
-__all__ = [
-    "CIFAR10_CLASSES", "read_cifar10", "DATASETS", "Dataset", "DatasetSpec", "RemoteFile", "dataset_folder",
-    "load_dataset", "atomic_write", "default_data_dir", "download_file", "file_digest", "parse_checksum",
-    "CorruptDataset", "DatasetError", "DatasetNotFound", "DownloadError", "IMAGE_SUFFIXES", "load_image",
-    "read_image_folder", "read_idx", "read_idx_pair", "Augment", "DataLoader", "channel_stats", "check_memory",
-    "memory_limit", "normalize", "stratified_split",
-]
+__all__ = [name for module in (cifar, datasets, download, errors, folder, idx, loader) for name in module.__all__]
+"""Every submodule's public names, each listed once, in that submodule's own ``__all__``."""

@@ -32,15 +32,13 @@ BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 
-_ALLOWED: dict[tuple[str, str], Any] = {}
-for _module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-    _ALLOWED[(_module, "_reconstruct")] = np.ndarray((0,)).__reduce__()[0]
-    _ALLOWED[(_module, "scalar")] = np.int64(0).__reduce__()[0]
-for _module in ("numpy.core.numeric", "numpy._core.numeric"):
-    _ALLOWED[(_module, "_frombuffer")] = np.zeros(1).__reduce_ex__(5)[0]
-_ALLOWED[("numpy", "ndarray")] = np.ndarray
-_ALLOWED[("numpy", "dtype")] = np.dtype
-_ALLOWED[("_codecs", "encode")] = codecs.encode  # how protocol-2 pickles from Python 3 spell bytes
+# _codecs.encode is how protocol-2 pickles from Python 3 spell bytes
+_ALLOWED: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                        ("_codecs", "encode"): codecs.encode}
+for _core in ("numpy.core", "numpy._core"):  # NumPy 1 and NumPy 2 names of the same module
+    _ALLOWED[(f"{_core}.multiarray", "_reconstruct")] = np.ndarray((0,)).__reduce__()[0]
+    _ALLOWED[(f"{_core}.multiarray", "scalar")] = np.int64(0).__reduce__()[0]
+    _ALLOWED[(f"{_core}.numeric", "_frombuffer")] = np.zeros(1).__reduce_ex__(5)[0]
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -108,6 +106,5 @@ def read_cifar10(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     (or the batch files themselves).
     """
     members = _read_members(Path(path))
-    train = [_load_batch(*members[name]) for name in TRAIN_BATCHES]
-    test_x, test_y = _load_batch(*members[TEST_BATCH])
-    return (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train]), test_x, test_y)
+    train_x, train_y = zip(*(_load_batch(*members[name]) for name in TRAIN_BATCHES))
+    return (np.concatenate(train_x), np.concatenate(train_y), *_load_batch(*members[TEST_BATCH]))

@@ -8,11 +8,13 @@ own copy, or a subset, is accepted as long as it is well formed).
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,26 +101,14 @@ def dataset_folder(name: str, data_dir: str | Path | None = None) -> Path:
 
 def _local(folder: Path, name: str) -> Path | None:
     """The file ``name`` in ``folder``, or its gunzipped twin (``name`` without ``.gz``)."""
-    for candidate in (folder / name, folder / name.removesuffix(".gz")):
-        if candidate.is_file():
-            return candidate
-    return None
+    return next((path for path in (folder / name, folder / name.removesuffix(".gz")) if path.is_file()), None)
 
 
-def _download_progress(name: str) -> tuple[Callable[[int, int | None], None] | None, Callable[[], None]]:
-    """``(callback, close)`` of a tqdm byte counter on stderr; no counter unless stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bar = tqdm(desc=name, unit="B", unit_scale=True, leave=False)
-
-    def show(done: int, total: int | None) -> None:
-        if total is not None and bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-
-    return show, bar.close
+def _show_bytes(bar: Any, done: int, total: int | None) -> None:
+    """Move the tqdm byte counter ``bar`` to ``done`` of ``total`` bytes (a ``download_file`` progress callback)."""
+    if total is not None and bar.total != total:
+        bar.total = total
+    bar.update(done - bar.n)
 
 
 def _ensure_files(spec: DatasetSpec, folder: Path, download: bool, urls: Sequence[str] | None) -> list[Path]:
@@ -136,14 +126,15 @@ def _ensure_files(spec: DatasetSpec, folder: Path, download: bool, urls: Sequenc
             if not download:
                 raise DatasetNotFound(f"{spec.name}: {remote.name} not found in {folder} (downloads are off). {how}")
             print(f"{spec.name}: downloading {remote.name} into {folder}", file=sys.stderr, flush=True)
-            show, close = _download_progress(remote.name)
-            try:
-                path = download_file([u.rstrip("/") + "/" + remote.name for u in urls], folder / remote.name,
-                                     remote.checksum, progress=show)
-            except DownloadError as exc:
-                raise DatasetNotFound(f"{spec.name}: {remote.name} not found in {folder} and {exc}. {how}") from exc
-            finally:
-                close()
+            from tqdm import tqdm
+
+            # a byte counter on stderr, drawn only when stderr is a terminal (tqdm's disable=None)
+            with tqdm(desc=remote.name, unit="B", unit_scale=True, leave=False, disable=None) as bar:
+                try:
+                    path = download_file([u.rstrip("/") + "/" + remote.name for u in urls], folder / remote.name,
+                                         remote.checksum, progress=functools.partial(_show_bytes, bar))
+                except DownloadError as exc:
+                    raise DatasetNotFound(f"{spec.name}: {remote.name} not found in {folder} and {exc}. {how}") from exc
         paths.append(path)
     return paths
 

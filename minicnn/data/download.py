@@ -57,12 +57,6 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 @contextmanager
 def atomic_write(dest: str | Path) -> Iterator[IO[bytes]]:
     """Write ``dest`` through a temporary file in the same folder, renamed over it on success.
@@ -78,7 +72,9 @@ def atomic_write(dest: str | Path) -> Iterator[IO[bytes]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        umask = os.umask(0)  # reading the umask means setting it: put it straight back
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -97,15 +93,13 @@ def _fetch(url: str, dest: Path, algorithm: str, expected: str, timeout: float,
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_write(dest) as fh:
             length = response.headers.get("Content-Length")
             total = int(length) if length else None
-            done = 0
             for chunk in iter(lambda: response.read(CHUNK), b""):
                 fh.write(chunk)
                 digest.update(chunk)
-                done += len(chunk)
                 if progress is not None:
-                    progress(done, total)
-            if total is not None and done != total:
-                raise _BadContent(f"incomplete: the connection ended after {done} of {total} bytes")
+                    progress(fh.tell(), total)
+            if total is not None and fh.tell() != total:
+                raise _BadContent(f"incomplete: the connection ended after {fh.tell()} of {total} bytes")
             if digest.hexdigest() != expected:
                 raise _BadContent(f"checksum mismatch ({algorithm} expected {expected}, got {digest.hexdigest()})")
     except _BadContent as exc:

@@ -91,6 +91,5 @@ def read_image_folder(root: str | Path, image_size: int = 32, channels: int = 3
     classes = list(_images_by_class(train_dir))
     if len(classes) < 2:
         raise DatasetNotFound(f"{train_dir} needs at least two class sub-folders with images, found {classes}")
-    train_x, train_y = _read_split(train_dir, classes, image_size, channels)
-    test_x, test_y = _read_split(test_dir, classes, image_size, channels)
-    return train_x, train_y, test_x, test_y, classes
+    return (*_read_split(train_dir, classes, image_size, channels),
+            *_read_split(test_dir, classes, image_size, channels), classes)

@@ -36,16 +36,15 @@ class Augment:
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Augmented copy of a uint8 batch (N, C, H, W)."""
-        n, c, h, w = images.shape
+        n, _, h, w = images.shape
         out = images
         p = self.crop_padding
         if p > 0:
             padded = np.pad(images, ((0, 0), (0, 0), (p, p), (p, p)))
             dy = rng.integers(0, 2 * p + 1, size=n)
             dx = rng.integers(0, 2 * p + 1, size=n)
-            rows = (dy[:, None] + np.arange(h))[:, None, :, None]
-            cols = (dx[:, None] + np.arange(w))[:, None, None, :]
-            out = padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols]
+            # every h x w window of the padded images, (N, C, 2p+1, 2p+1, H, W); image i keeps window (dy_i, dx_i)
+            out = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))[np.arange(n), :, dy, dx]
         if self.hflip:
             flip = rng.random(n) < 0.5
             out = out.copy() if out is images else out
@@ -92,9 +91,9 @@ def channel_stats(images: np.ndarray, chunk: int = 4096, chunk_bytes: int = 1 <<
 
 def normalize(images: np.ndarray, mean: Sequence[float], std: Sequence[float], dtype: type = np.float32) -> np.ndarray:
     """``(images / 255 - mean[c]) / std[c]`` as ``dtype``, per channel c of (N, C, H, W)."""
-    scale = (1.0 / (255.0 * np.asarray(std, dtype=np.float64))).astype(dtype).reshape(1, -1, 1, 1)
-    shift = (-np.asarray(mean, dtype=np.float64) / np.asarray(std, dtype=np.float64)).astype(dtype).reshape(1, -1, 1, 1)
-    return images.astype(dtype) * scale + shift
+    mean64, std64 = (np.asarray(v, dtype=np.float64).reshape(1, -1, 1, 1) for v in (mean, std))
+    # one multiply-add per value: p * scale + shift, with scale = 1 / (255 std) and shift = -mean / std
+    return images.astype(dtype) * (1.0 / (255.0 * std64)).astype(dtype) + (-mean64 / std64).astype(dtype)
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,9 +109,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
         members = np.flatnonzero(labels == cls)
         val.append(rng.permutation(members)[:int(round(fraction * len(members)))])
     val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
-    train_mask = np.ones(len(labels), dtype=bool)
-    train_mask[val_idx] = False
-    return np.flatnonzero(train_mask), val_idx
+    return np.setdiff1d(np.arange(len(labels)), val_idx, assume_unique=True), val_idx
 
 
 class DataLoader:

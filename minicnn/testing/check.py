@@ -15,17 +15,15 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0
     (nan equals nan, inf equals inf of the same sign). The message names the
     worst element, its two values and the error.
     """
-    a = np.asarray(backend.to_numpy(actual))
-    e = np.asarray(backend.to_numpy(expected))
+    a, e = np.asarray(backend.to_numpy(actual)), np.asarray(backend.to_numpy(expected))
     if a.shape != e.shape:
         raise AssertionError(f"{name}: shape {a.shape} != expected {e.shape}")
     if a.size == 0:
         return
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
-    if not np.array_equal(np.isfinite(a64), np.isfinite(e64)) or not np.array_equal(
-            a64[~np.isfinite(a64)], e64[~np.isfinite(e64)], equal_nan=True):
-        raise AssertionError(f"{name}: non-finite values differ (inf, -inf and nan must sit at the same places)")
     finite = np.isfinite(e64)
+    if not np.array_equal(np.isfinite(a64), finite) or not np.array_equal(a64[~finite], e64[~finite], equal_nan=True):
+        raise AssertionError(f"{name}: non-finite values differ (inf, -inf and nan must sit at the same places)")
     a64, e64 = np.where(finite, a64, 0.0), np.where(finite, e64, 0.0)
     err = np.abs(a64 - e64)
     excess = err - (atol + rtol * np.abs(e64))
@@ -67,8 +65,8 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
     Checked: every floating input (of a Module, those its backward returns a gradient
     for) and every parameter. An op over a list of arrays, such as ``cat_forward(xs)``,
     is checked through a wrapper that takes them one by one:
-    ``gradcheck((lambda a, b: cat_forward([a, b]), cat_backward), a, b)``. The scalar differentiated is ``sum(out * g)`` with a fixed
-    random ``g`` (a random upstream gradient, so transposed gradients cannot
+    ``gradcheck((lambda a, b: cat_forward([a, b]), cat_backward), a, b)``. The scalar differentiated
+    is ``sum(out * g)`` with a fixed random ``g`` (a random upstream gradient, so transposed gradients cannot
     hide); ``out`` may be an array or a Python float (a loss). Floating inputs and
     parameters must be float64. A Module's parameters and buffers are restored
     afterwards (the many forwards would otherwise move, e.g., batch norm's running
@@ -77,72 +75,66 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
     """
     from ..nn.module import Module
 
-    rng = np.random.default_rng(seed)
     host_inputs = [np.array(backend.to_numpy(x), copy=True) if hasattr(x, "dtype") else x for x in inputs]
     for i, x in enumerate(host_inputs):
         if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {x.dtype}; finite differences need float64")
-
-    def device(args: Sequence[Any]) -> list[Any]:
-        return [backend.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
-
-    def upstream(out: Any) -> np.ndarray:
-        return rng.standard_normal(np.shape(backend.to_numpy(out)))
-
     if isinstance(module_or_fn, Module):
         module = module_or_fn
         for name, p in module.named_parameters():
             if p.data.dtype != np.float64:
                 raise TypeError(f"gradcheck: parameter {name} is {p.data.dtype}; call module.astype(numpy.float64)")
+
+        def backward(dy: Any, cache: None) -> Any:
+            module.zero_grad()
+            return module.backward(dy)
         saved = module.state_dict()
         try:
-            analytic, numeric = _module_gradients(module, host_inputs, device, upstream, eps)
+            analytic, numeric = _gradients(lambda *args: (module.forward(*args), None), backward, host_inputs, eps,
+                                           seed, module)
         finally:
             module.load_state_dict(saved)
     else:
         forward, backward = module_or_fn
-        out, cache = forward(*device(host_inputs))
-        g = upstream(out)
-        grads = backward(backend.asarray(g), cache)
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        analytic, numeric = {}, {}
-
-        def scalar() -> float:
-            return float(np.sum(backend.to_numpy(forward(*device(host_inputs))[0]) * g))
-        for i, x in enumerate(host_inputs):
-            if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
-                continue
-            if i >= len(grads):
-                raise ValueError(f"gradcheck: the backward returned {len(grads)} gradient(s), none for floating "
-                                 f"input {i}; return None for an input that has no gradient")
-            if grads[i] is not None:
-                analytic[f"input {i}"] = grads[i]
-                numeric[f"input {i}"] = _numeric_grad(scalar, x, eps)
+        analytic, numeric = _gradients(forward, backward, host_inputs, eps, seed)
     for key, num in numeric.items():
         assert_close(analytic[key], num, rtol=rtol, atol=atol, name=f"gradcheck {key}")
     return True
 
 
-def _module_gradients(module: Any, host_inputs: list[Any], device: Callable[[Sequence[Any]], list[Any]],
-                      upstream: Callable[[Any], np.ndarray], eps: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(analytic, numeric) gradients of ``sum(module(*inputs) * g)`` for every input the backward
-    returns a gradient for, and every parameter."""
-    def run_forward() -> Any:
-        return module.forward(*device(host_inputs))
+def _device(args: Sequence[Any]) -> list[Any]:
+    """The host arrays among ``args`` moved to the current backend."""
+    return [backend.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
 
-    out = run_forward()
-    g = upstream(out)
-    module.zero_grad()
-    grads = module.backward(backend.asarray(g))
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    inputs = [i for i, x in enumerate(host_inputs) if isinstance(x, np.ndarray) and x.dtype.kind == "f"][:len(grads)]
-    analytic = {f"input {i}": grads[i] for i in inputs if grads[i] is not None}
-    analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in module.named_parameters()})
 
+def _gradients(forward: Callable[..., tuple[Any, Any]], backward: Callable[[Any, Any], Any], host_inputs: list[Any],
+               eps: float, seed: int, module: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(analytic, numeric) gradients of ``sum(out * g)``, ``g`` drawn from ``seed``, for every floating input
+    the backward returns a gradient for, and every parameter of ``module`` (if one is given).
+
+    ``forward(*inputs)`` returns ``(out, cache)`` and ``backward(dout, cache)`` the input gradients. A
+    functional pair must return one for every floating input (``None`` for none); a Module's backward is
+    taken to cover the first floating inputs, as many as it returns.
+    """
     def scalar() -> float:
-        return float(np.sum(backend.to_numpy(run_forward()) * g))
+        return float(np.sum(backend.to_numpy(forward(*_device(host_inputs))[0]) * g))
+
+    out, cache = forward(*_device(host_inputs))
+    g = np.random.default_rng(seed).standard_normal(np.shape(backend.to_numpy(out)))
+    grads = backward(backend.asarray(g), cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    inputs = [i for i, x in enumerate(host_inputs) if isinstance(x, np.ndarray) and x.dtype.kind == "f"]
+    missing = [i for i in inputs if i >= len(grads)]
+    if module is not None:
+        inputs = inputs[:len(grads)]
+    elif missing:
+        raise ValueError(f"gradcheck: the backward returned {len(grads)} gradient(s), none for floating "
+                         f"input {missing[0]}; return None for an input that has no gradient")
+    params = list(module.named_parameters()) if module is not None else []
+    analytic = {f"input {i}": grads[i] for i in inputs if grads[i] is not None}
+    analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in params})
     numeric = {f"input {i}": _numeric_grad(scalar, host_inputs[i], eps) for i in inputs if grads[i] is not None}
-    for n, p in module.named_parameters():
+    for n, p in params:
         host = np.array(backend.to_numpy(p.data), copy=True)
 
         def scalar_p(p: Any = p, host: np.ndarray = host) -> float:

@@ -76,8 +76,8 @@ def conv_geometry(draw: Any, max_batch: int = 4, max_channels: int = 8, max_size
     padding 0-2, dilation 1-2 and groups dividing both channel counts (defaults)."""
     n = draw(st.integers(1, max_batch))
     groups = draw(st.integers(1, max_channels))
-    c_in = groups * draw(st.integers(1, max(1, max_channels // groups)))
-    c_out = groups * draw(st.integers(1, max(1, max_channels // groups)))
+    c_in = groups * draw(st.integers(1, max_channels // groups))
+    c_out = groups * draw(st.integers(1, max_channels // groups))
     dims = []
     for _ in range(2):
         k = draw(st.integers(1, max_kernel))
