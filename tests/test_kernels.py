@@ -373,16 +373,18 @@ def test_im2col_and_col2im_same_padding_path_match_reference(kernels, dtype, x_s
        count_include_pad=st.booleans(), seed=cst.seeds())
 def test_pooling_matches_reference(kernels, dtype, g, ties, count_include_pad, seed):
     """Max pooling (values and the first argmax, also among ties) is exact; its backward within tolerance.
-    Average pooling is bit-equal on numba (same order of additions), within tolerance on cupy; its
-    backward, col2im's gather on dout / divisor in every backend, is bit-equal everywhere. ceil_mode's
-    last windows included."""
+    Average pooling is bit-equal on numba (same order of additions, where NumPy's is row-major), within
+    tolerance on cupy; its backward, col2im's gather on dout / divisor in every backend, is bit-equal
+    everywhere. ceil_mode's last windows included."""
     x = cst.arrays(g.x_shape, dtype, seed)
     if ties:
         x = np.round(x).astype(dtype)
     out, argmax = check(kernels, "max_pool2d", x, g.kernel, g.stride, g.padding, g.ceil_mode, exact=True)
     dout = cst.arrays(out.shape, dtype, seed + 1)
     check(kernels, "max_pool2d_backward", dout, argmax, g.x_shape)
-    avg_exact = kernels.name == "numba"
+    # NumPy's sum over the window axis adds in row-major order, except where that axis is the innermost
+    # (a 1 x 1 output) and holds 8 or more cells: there it sums pairwise, through 8 partial sums
+    avg_exact = kernels.name == "numba" and (out.shape[2:] != (1, 1) or g.kernel[0] * g.kernel[1] < 8)
     geom = (g.kernel, g.stride, g.padding)
     check(kernels, "avg_pool2d", x, *geom, g.ceil_mode, count_include_pad, exact=avg_exact)
     check(kernels, "avg_pool2d_backward", dout, g.x_shape, *geom, count_include_pad, exact=True)

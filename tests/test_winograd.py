@@ -19,8 +19,9 @@ from minicnn.testing import assert_close
 from minicnn.testing import strategies as cst
 from torch_ref import t, torch_grads
 
-F32_ERROR = {2: 2e-6, 4: 1e-5}
-"""float32 tolerance per tile side m, relative to the largest |value| of the array (see test_matches_torch)."""
+F32_ERROR = {2: 1e-6, 4: 8e-6}
+"""float32 tolerance per tile side m, relative to the largest sum of absolute terms of the array (see
+test_matches_torch); the largest error seen over 12,000 random geometries was 3.7e-7 (m = 2) and 3.0e-6 (m = 4)."""
 
 
 def _correlate(d: list, g: list, m: int) -> list:
@@ -70,11 +71,13 @@ def geometry(draw):
 @example(g=(1, 1, 1, 3, 3, 0), bias=True, seed=0)            # one output pixel, batch 1
 @example(g=(1, 2, 3, 7, 10, 1), bias=False, seed=1)          # odd and even sides, neither a multiple of 4
 @example(g=(2, 3, 2, 12, 9, 2), bias=True, seed=2)           # padding 2: tiles past both borders
+@example(g=(1, 1, 1, 3, 3, 0), bias=False, seed=8)           # one pixel, its nine terms cancel to 0.03
 def test_matches_torch(backend_name, dtype, m, g, bias, seed):
-    """float64 to 1e-9; float32 within F32_ERROR[m] times each array's largest |value|: the transforms add
-    and subtract values up to max|B^T| max|A^T| times larger than the output (36x for F(4x4, 3x3)), so
-    the rounding error scales with the largest values, not with each element. db is dy summed over
-    (n, h, w), no transform, so it takes the float32 parity tolerance of every other sum."""
+    """float64 to 1e-9; float32 within F32_ERROR[m] times the largest sum of absolute terms of each array
+    (y's from |x| and |w|, dx's from |dy| and |w|, dw's from |x| and |dy|): the transforms add and subtract
+    values up to max|B^T| max|A^T| times larger than the output (36x for F(4x4, 3x3)), so the rounding
+    error scales with the largest terms, not with each element, nor with a result that cancels to near 0.
+    db is dy summed over (n, h, w), no transform, so it takes the float32 parity tolerance of every other sum."""
     n, c_in, c_out, h, w, p = g
     x, wt = cst.arrays((n, c_in, h, w), dtype, seed), cst.arrays((c_out, c_in, 3, 3), dtype, seed + 1)
     b = cst.arrays((c_out,), dtype, seed + 2) if bias else None
@@ -83,9 +86,13 @@ def test_matches_torch(backend_name, dtype, m, g, bias, seed):
                                        None if b is None else backend.asarray(b), p, m)
     got = (y, *winograd_conv2d_backward(backend.asarray(dy), cache))
     inputs = [t(x), t(wt)] + ([t(b)] if bias else [])
-    ty, grads = torch_grads(lambda *a: torch.nn.functional.conv2d(a[0], a[1], a[2] if bias else None, 1, p),
-                            inputs, dy)
-    for name, value, want in zip(("y", "dx", "dw", "db"), got, [ty, *grads, None]):
+
+    def conv(*a):
+        return torch.nn.functional.conv2d(a[0], a[1], a[2] if bias else None, 1, p)
+    ty, grads = torch_grads(conv, inputs, dy)
+    scale_y, scales = torch_grads(conv, [t(np.abs(v).astype(np.float64)) for v in (x, wt, b)[:len(inputs)]],
+                                  np.abs(dy).astype(np.float64))
+    for name, value, want, scale in zip(("y", "dx", "dw", "db"), got, [ty, *grads, None], [scale_y, *scales, None]):
         if name == "db" and not bias:
             assert value is None
             continue
@@ -94,7 +101,7 @@ def test_matches_torch(backend_name, dtype, m, g, bias, seed):
             tol = cst.tolerance(dtype)
             assert_close(value, want, tol.rtol, tol.atol, name)
         else:
-            assert_close(value, want, 0.0, F32_ERROR[m] * float(np.abs(want).max()), name)
+            assert_close(value, want, 0.0, F32_ERROR[m] * float(scale.max()), name)
 
 
 @given(n=st.integers(1, 3), c=st.integers(1, 4), h=st.integers(1, 11), w=st.integers(1, 11),
