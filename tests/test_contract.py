@@ -1,6 +1,6 @@
 """The constructors and functions that the public contract (shared/docs/contract.md) names, with its argument
 names and defaults: minicnn's signatures start with exactly the contract's parameters (in order, same defaults),
-layer's torch twin takes the same names with the same defaults, so that code moves between the two."""
+and each layer's torch twin takes the same names with the same defaults, so that code moves between the two."""
 from __future__ import annotations
 
 import inspect
