@@ -128,12 +128,14 @@ def _recording(model: nn.Module, rows: list[LayerRow]) -> Iterator[None]:
             y = type(_m).forward(_m, x, *args, **kwargs)
             x_shape, y_shape = tuple(int(s) for s in x.shape[1:]), tuple(int(s) for s in y.shape[1:])
             merge = _merge_kind(_m)
-            if _whole(_m) and not merge:
+            if merge:
+                rows.append(LayerRow(_name, merge, y_shape, 0, int(np.prod(y_shape))))
+            elif _whole(_m):
                 rows.append(LayerRow(_name, type(_m).__name__, y_shape, count_parameters(_m),
                                      layer_flops(_m, x_shape, y_shape), layer_macs(_m, y_shape)))
-            else:                 # a residual addition, or a container's own parameters: one FLOP per output element
-                own = 0 if merge else sum(int(p.data.size) for p in _m._parameters.values())
-                rows.append(LayerRow(_name, merge or type(_m).__name__, y_shape, own, int(np.prod(y_shape))))
+            else:                                    # a container's own parameters: one FLOP per output element
+                own = sum(int(p.data.size) for p in _m._parameters.values())
+                rows.append(LayerRow(_name, type(_m).__name__, y_shape, own, int(np.prod(y_shape))))
             return y
         object.__setattr__(m, "forward", forward)
         hooked.append(m)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ("minicnn", "kernels")
-BUDGET = 7682
+BUDGET = 7684
 """Code lines allowed in ``minicnn/`` and ``kernels/`` together. Raise it only with a feature that needs
 the lines, and say so in the commit."""
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,

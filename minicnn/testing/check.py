@@ -85,13 +85,16 @@ def gradcheck(module_or_fn: Any, *inputs: Any, eps: float = 1e-6, atol: float = 
             if p.data.dtype != np.float64:
                 raise TypeError(f"gradcheck: parameter {name} is {p.data.dtype}; call module.astype(numpy.float64)")
 
-        def backward(dy: Any, cache: None) -> Any:
+        def backward(dy: Any, cache: None) -> tuple[Any, ...]:
+            """The Module's input gradients, None for the inputs after those its backward returns."""
             module.zero_grad()
-            return module.backward(dy)
+            grads = module.backward(dy)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            return grads + (None,) * (len(host_inputs) - len(grads))
         saved = module.state_dict()
         try:
             analytic, numeric = _gradients(lambda *args: (module.forward(*args), None), backward, host_inputs, eps,
-                                           seed, module)
+                                           seed, list(module.named_parameters()))
         finally:
             module.load_state_dict(saved)
     else:
@@ -108,13 +111,13 @@ def _device(args: Sequence[Any]) -> list[Any]:
 
 
 def _gradients(forward: Callable[..., tuple[Any, Any]], backward: Callable[[Any, Any], Any], host_inputs: list[Any],
-               eps: float, seed: int, module: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               eps: float, seed: int, params: Sequence[tuple[str, Any]] = ()
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(analytic, numeric) gradients of ``sum(out * g)``, ``g`` drawn from ``seed``, for every floating input
-    the backward returns a gradient for, and every parameter of ``module`` (if one is given).
+    the backward returns a gradient for, and every ``(name, Parameter)`` of ``params`` (a Module's).
 
-    ``forward(*inputs)`` returns ``(out, cache)`` and ``backward(dout, cache)`` the input gradients. A
-    functional pair must return one for every floating input (``None`` for none); a Module's backward is
-    taken to cover the first floating inputs, as many as it returns.
+    ``forward(*inputs)`` returns ``(out, cache)`` and ``backward(dout, cache)`` one gradient per input, in
+    order (``None`` for an input that has none).
     """
     def scalar() -> float:
         return float(np.sum(backend.to_numpy(forward(*_device(host_inputs))[0]) * g))
@@ -125,12 +128,9 @@ def _gradients(forward: Callable[..., tuple[Any, Any]], backward: Callable[[Any,
     grads = grads if isinstance(grads, tuple) else (grads,)
     inputs = [i for i, x in enumerate(host_inputs) if isinstance(x, np.ndarray) and x.dtype.kind == "f"]
     missing = [i for i in inputs if i >= len(grads)]
-    if module is not None:
-        inputs = inputs[:len(grads)]
-    elif missing:
+    if missing:
         raise ValueError(f"gradcheck: the backward returned {len(grads)} gradient(s), none for floating "
                          f"input {missing[0]}; return None for an input that has no gradient")
-    params = list(module.named_parameters()) if module is not None else []
     analytic = {f"input {i}": grads[i] for i in inputs if grads[i] is not None}
     analytic.update({f"parameter {n}": backend.to_numpy(p.grad).copy() for n, p in params})
     numeric = {f"input {i}": _numeric_grad(scalar, host_inputs[i], eps) for i in inputs if grads[i] is not None}
